@@ -1,0 +1,38 @@
+# Two entry points a newcomer needs: `make run` and `make test`. Each builds (or reuses) .venv.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8080
+WORKERS ?= 2
+
+.PHONY: run test lint bench clean
+
+# The stamp files make re-runs cheap: pip runs again only when pyproject.toml changes.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed
+	$(BIN)/idphoto serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/python -m ruff check .
+
+bench: $(VENV)/.run-installed
+	$(BIN)/python bench/check.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,57 @@
+"""ID-photo compliance checking: the public API.
+
+    >>> import checker
+    >>> report = checker.check("photo.jpg", spec=1102)
+    >>> report["check_result"], [f["message"] for f in report["failures"]]
+
+Everything else (the web app, the CLI) is built on these verbs.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from .errors import CheckerError
+from .imaging import Limits, Photo, decode_base64, load_photo
+from .specs import Spec, list_specs, load_spec
+
+__all__ = ["CheckerError", "Photo", "Spec", "check", "list_specs", "load_photo", "load_spec", "read_photo"]
+
+ImageInput = str | bytes | PathLike[str] | Photo
+
+
+def read_photo(image: ImageInput, *, limits: Limits | None = None) -> Photo:
+    """Turn a path, raw bytes, base64 text (``data:`` prefix allowed) or a Photo into a Photo.
+
+    A ``str`` is a path if such a file exists, otherwise base64 text.
+    """
+    if isinstance(image, Photo):
+        return image
+    if isinstance(image, bytes | bytearray):
+        return load_photo(bytes(image), limits=limits)
+    if isinstance(image, PathLike) or (isinstance(image, str) and len(image) < 4096 and Path(image).is_file()):
+        return load_photo(Path(image).read_bytes(), limits=limits)
+    if isinstance(image, str):
+        return load_photo(decode_base64(image), limits=limits)
+    raise CheckerError("INVALID_ARGUMENT", f"cannot read an image from {type(image).__name__}")
+
+
+def check(image: ImageInput, spec: int | str | Spec, **overrides: Any) -> dict[str, Any]:
+    """Check a photo against a document spec.
+
+    ``image``: a path, bytes, base64 text or Photo. ``spec``: a numeric id, slug or Spec.
+    ``overrides``: seed 004 threshold parameters (``eyes_close=30``, ``head_length_min_p=250``,
+    ``background_color=["white"]``, ...), which win over the spec and the rule defaults.
+
+    Returns the seed 004 response body: ``check_result`` (1 pass, 0 fail), ``result`` (1/0 per
+    check), ``value_dict``, ``all_check_result``, ``not_check_result`` and ``failures`` (each with
+    the measured value, the expected window and English and Chinese messages).
+    Raises CheckerError (``status``, ``message``) for unreadable images, unknown specs, no face
+    or more than one face.
+    """
+    from .check import run_check
+
+    the_spec = spec if isinstance(spec, Spec) else load_spec(spec)
+    return run_check(read_photo(image), the_spec, overrides)

@@ -1,0 +1,33 @@
+"""The one error type the library raises for bad input; each web family maps it to its envelope."""
+
+from __future__ import annotations
+
+# Stable machine status -> HTTP code. Web blueprints translate these into their seed's envelope.
+HTTP_CODES: dict[str, int] = {
+    "EMPTY_IMAGE": 400,
+    "CORRUPT_IMAGE": 400,
+    "INVALID_IMAGE_FORMAT_OR_SIZE": 400,
+    "IMAGE_FILE_SIZE_TOO_BIG": 400,
+    "INVALID_ARGUMENT": 400,
+    "UNKNOWN_SPEC": 400,
+    "NO_FACE_DETECTED": 400,
+    "TOO_MANY_FACES": 400,
+    "MODEL_UNAVAILABLE": 400,
+    "NOT_FOUND": 404,
+    "METHOD_NOT_ALLOWED": 405,
+    "PAYLOAD_TOO_LARGE": 413,
+    "INTERNAL_ERROR": 500,
+}
+
+
+class CheckerError(Exception):
+    """A failure with a stable status (``NO_FACE_DETECTED``) and a human message."""
+
+    def __init__(self, status: str, message: str, *, http: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.http = http if http is not None else HTTP_CODES.get(status, 400)
+
+    def __repr__(self) -> str:
+        return f"CheckerError({self.status!r}, {self.message!r})"

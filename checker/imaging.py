@@ -1,0 +1,217 @@
+"""Image intake: bytes or base64 -> a validated, decoded :class:`Photo`.
+
+The format is sniffed from the bytes (never from a file name), limits are enforced on the header
+before any pixel is decoded, EXIF orientation is applied and alpha is flattened for analysis.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .errors import CheckerError
+
+MAX_BYTES = 15 * 1024 * 1024
+MAX_SIDE = 4096
+MIN_SIDE = 9  # "each side > 8 px"
+
+SUPPORTED_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")
+
+# Magic numbers: (offset, bytes, format). Formats we recognise but do not accept come second so that
+# a HEIC upload is told "unsupported format" rather than "not an image".
+_MAGIC: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\xff\xd8\xff", "JPEG"),
+    (0, b"\x89PNG\r\n\x1a\n", "PNG"),
+    (0, b"BM", "BMP"),
+    (0, b"GIF87a", "GIF"),
+    (0, b"GIF89a", "GIF"),
+    (0, b"II*\x00", "TIFF"),
+    (0, b"MM\x00*", "TIFF"),
+    (4, b"ftypheic", "HEIC"),
+    (4, b"ftypheix", "HEIC"),
+    (4, b"ftypmif1", "HEIF"),
+    (4, b"ftypavif", "AVIF"),
+    (0, b"\x00\x00\x01\x00", "ICO"),
+    (0, b"8BPS", "PSD"),
+    (0, b"\x00\x00\x00\x0cjP  ", "JPEG2000"),
+    (0, b"\xff\x4f\xff\x51", "JPEG2000"),
+)
+
+_DATA_URL = re.compile(r"^data:[\w/+.-]*(;[\w=.-]+)*;base64,", re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Input limits; the defaults are the check API's (15 MB, 8 px < side <= 4096)."""
+
+    max_bytes: int = MAX_BYTES
+    max_side: int = MAX_SIDE
+    min_side: int = MIN_SIDE
+    formats: tuple[str, ...] = SUPPORTED_FORMATS
+
+
+@dataclass(frozen=True, eq=False)
+class Photo:
+    """A decoded photo ready for analysis."""
+
+    rgb: np.ndarray  # H x W x 3, uint8, orientation applied, alpha flattened onto white
+    format: str  # sniffed from the bytes: JPEG, PNG, BMP, GIF, TIFF, WEBP
+    file_size: int  # bytes as received
+    dpi: tuple[float, float] | None = None  # from the file's metadata, if it states one
+    mode: str = "RGB"  # the file's own pixel mode (RGBA, L, P, CMYK, ...)
+    bits: int = 8  # bits per channel in the file
+    alpha: np.ndarray | None = field(default=None, repr=False)  # H x W uint8 when the file has one
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+
+def sniff_format(data: bytes) -> str | None:
+    """Name the container format from its magic number, or None when nothing matches."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    for offset, magic, name in _MAGIC:
+        if data[offset : offset + len(magic)] == magic:
+            return name
+    return None
+
+
+def decode_base64(text: str | bytes, *, max_bytes: int = MAX_BYTES) -> bytes:
+    """Decode base64 image text; a ``data:`` prefix, whitespace, URL-safe letters and
+    missing padding are tolerated."""
+    if isinstance(text, bytes):
+        text = text.decode("ascii", errors="replace")
+    if not isinstance(text, str):
+        raise CheckerError("INVALID_ARGUMENT", "file must be a base64 string")
+    text = _DATA_URL.sub("", text.strip(), count=1)
+    text = _WHITESPACE.sub("", text)
+    if not text:
+        raise CheckerError("EMPTY_IMAGE", "the image is empty")
+    # Refuse oversized payloads before decoding them: 4 base64 characters carry 3 bytes.
+    if len(text) // 4 * 3 > max_bytes + 3:
+        raise CheckerError("IMAGE_FILE_SIZE_TOO_BIG", f"the image is larger than {max_bytes // 2**20} MB")
+    text = text.replace("-", "+").replace("_", "/")
+    text += "=" * (-len(text) % 4)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise CheckerError("INVALID_ARGUMENT", "file is not valid base64") from exc
+
+
+def load_photo(data: bytes, *, limits: Limits | None = None) -> Photo:
+    """Validate and decode image bytes.
+
+    Raises CheckerError with EMPTY_IMAGE, IMAGE_FILE_SIZE_TOO_BIG, CORRUPT_IMAGE or
+    INVALID_IMAGE_FORMAT_OR_SIZE. The header is checked before pixels are decoded, so a
+    small file that claims 20000 x 20000 pixels is refused without allocating them.
+    """
+    limits = limits or Limits()
+    if not data:
+        raise CheckerError("EMPTY_IMAGE", "the image is empty")
+    if len(data) > limits.max_bytes:
+        raise CheckerError(
+            "IMAGE_FILE_SIZE_TOO_BIG",
+            f"the image is {len(data)} bytes; at most {limits.max_bytes} bytes are accepted",
+        )
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise CheckerError("CORRUPT_IMAGE", "the data is not an image file")
+    if fmt not in limits.formats:
+        raise CheckerError(
+            "INVALID_IMAGE_FORMAT_OR_SIZE",
+            f"{fmt} images are not accepted; use one of {', '.join(limits.formats)}",
+        )
+    img = _open_header(data, fmt)
+    _check_size(img.size, limits)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PIL warns on odd EXIF; the pixels are what matter
+        try:
+            img.load()
+            mode, bits, dpi = img.mode, _bits_per_channel(img), _dpi(img)
+            img = ImageOps.exif_transpose(img)
+        except Exception as exc:  # truncated or damaged data; PIL raises many types here
+            raise CheckerError("CORRUPT_IMAGE", f"the {fmt} data is damaged: {exc}") from exc
+    _check_size(img.size, limits)
+    rgb, alpha = _to_rgb(img)
+    return Photo(
+        rgb=rgb,
+        format=fmt,
+        file_size=len(data),
+        dpi=dpi,
+        mode=mode,
+        bits=bits,
+        alpha=alpha,
+    )
+
+
+def _open_header(data: bytes, fmt: str) -> Image.Image:
+    try:
+        # Only the sniffed format's plugin may parse the bytes; Image.open reads the header only.
+        return Image.open(io.BytesIO(data), formats=[fmt])
+    except Image.DecompressionBombError as exc:
+        raise CheckerError("INVALID_IMAGE_FORMAT_OR_SIZE", f"the image claims too many pixels: {exc}") from exc
+    except Exception as exc:
+        raise CheckerError("CORRUPT_IMAGE", f"the {fmt} header cannot be read") from exc
+
+
+def _check_size(size: tuple[int, int], limits: Limits) -> None:
+    w, h = size
+    if min(w, h) < limits.min_side or max(w, h) > limits.max_side:
+        raise CheckerError(
+            "INVALID_IMAGE_FORMAT_OR_SIZE",
+            f"the image is {w}x{h} px; each side must be more than {limits.min_side - 1} px "
+            f"and at most {limits.max_side} px",
+        )
+
+
+def _bits_per_channel(img: Image.Image) -> int:
+    if img.mode == "1":
+        return 1
+    if img.mode.startswith("I;16") or img.mode in ("I", "F"):
+        return 16 if img.mode.startswith("I;16") else 32
+    return 8
+
+
+def _to_rgb(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """8-bit RGB with any alpha composited onto white (what a portal's viewer shows)."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        peak = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        gray = np.clip(arr * (255.0 / peak), 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2)), None
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+    if not has_alpha:
+        return np.ascontiguousarray(np.asarray(img.convert("RGB"))), None
+    rgba = np.asarray(img.convert("RGBA"))
+    alpha = rgba[:, :, 3]
+    if alpha.min() == 255:
+        return np.ascontiguousarray(rgba[:, :, :3]), None
+    a = alpha[:, :, None].astype(np.float32) / 255.0
+    flat = rgba[:, :, :3].astype(np.float32) * a + 255.0 * (1.0 - a)
+    return np.clip(flat + 0.5, 0, 255).astype(np.uint8), np.ascontiguousarray(alpha)
+
+
+def _dpi(img: Image.Image) -> tuple[float, float] | None:
+    dpi = img.info.get("dpi")
+    if not dpi:
+        return None
+    try:
+        x, y = float(dpi[0]), float(dpi[1])
+    except (TypeError, ValueError, IndexError):
+        return None
+    if x <= 1 or y <= 1:  # "1:1" is an aspect ratio, not a density
+        return None
+    return (round(x, 2), round(y, 2))

@@ -1,0 +1,149 @@
+"""The embedded default models, all carried by the mediapipe 0.10.21 wheel.
+
+Each wrapper owns one mediapipe graph; graphs are not re-entrant, so calls are serialised by a
+lock (gunicorn's sync workers never contend for it; threaded callers simply queue).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import register
+
+# mediapipe logs through glog/absl; keep worker logs readable.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _solutions():
+    import mediapipe as mp  # heavy: imported when the first model is built, never at import time
+
+    return mp.solutions
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """One detected face in pixel coordinates."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    score: float
+    keypoints: np.ndarray  # 6 x 2 px: right eye, left eye, nose tip, mouth, right ear, left ear (subject's)
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return (self.x + self.w / 2, self.y + self.h / 2)
+
+
+@register("face_detector")
+class FaceDetector:
+    """mediapipe BlazeFace, full range first.
+
+    The full-range model misses faces that fill most of the frame (seen on close-up crops in
+    ../shared/faces), so when it finds nothing the short-range model gets a second look with a
+    stricter score (0.6: its false positive on a dog's face scored 0.51).
+    """
+
+    FULL_MIN_SCORE = 0.5
+    SHORT_MIN_SCORE = 0.6
+
+    def __init__(self) -> None:
+        fd = _solutions().face_detection
+        self._full = fd.FaceDetection(model_selection=1, min_detection_confidence=self.FULL_MIN_SCORE)
+        self._short = fd.FaceDetection(model_selection=0, min_detection_confidence=self.SHORT_MIN_SCORE)
+        self._lock = threading.Lock()
+
+    def detect(self, rgb: np.ndarray) -> list[FaceBox]:
+        """Faces in ``rgb`` (H x W x 3 uint8), largest first."""
+        with self._lock:
+            found = self._full.process(rgb).detections or []
+            if not found:
+                found = self._short.process(rgb).detections or []
+        h, w = rgb.shape[:2]
+        faces = []
+        for det in found:
+            box = det.location_data.relative_bounding_box
+            kps = np.array([[k.x * w, k.y * h] for k in det.location_data.relative_keypoints], dtype=np.float32)
+            faces.append(
+                FaceBox(box.xmin * w, box.ymin * h, box.width * w, box.height * h, float(det.score[0]), kps)
+            )
+        faces.sort(key=lambda f: f.w * f.h, reverse=True)
+        return faces
+
+
+@register("face_mesh")
+class FaceMesh:
+    """The 478-point face mesh with attention (iris) landmarks.
+
+    It runs on a crop around the chosen face box, so it meshes the face the detector chose
+    rather than whichever face its own internal detector prefers, and small faces in large
+    frames are seen at a useful resolution.
+    """
+
+    CROP_SCALE = 2.0
+
+    def __init__(self) -> None:
+        self._mesh = _solutions().face_mesh.FaceMesh(
+            static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
+        )
+        self._lock = threading.Lock()
+
+    def landmarks(self, rgb: np.ndarray, box: FaceBox) -> np.ndarray | None:
+        """478 x 3 landmarks in image pixels (z in pixels too, camera-facing negative), or None."""
+        h, w = rgb.shape[:2]
+        cx, cy = box.center
+        half = self.CROP_SCALE * max(box.w, box.h) / 2
+        x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
+        x1, y1 = int(min(w, cx + half)), int(min(h, cy + half))
+        crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        with self._lock:
+            result = self._mesh.process(crop)
+        if not result.multi_face_landmarks:
+            return None
+        cw, ch = x1 - x0, y1 - y0
+        pts = np.array([[p.x, p.y, p.z] for p in result.multi_face_landmarks[0].landmark], dtype=np.float64)
+        pts[:, 0] = pts[:, 0] * cw + x0
+        pts[:, 1] = pts[:, 1] * ch + y0
+        pts[:, 2] = pts[:, 2] * cw
+        return pts
+
+
+@register("person_segmenter")
+class PersonSegmenter:
+    """Selfie segmentation (general model): a soft person mask at image resolution."""
+
+    def __init__(self) -> None:
+        self._seg = _solutions().selfie_segmentation.SelfieSegmentation(model_selection=0)
+        self._lock = threading.Lock()
+
+    def mask(self, rgb: np.ndarray) -> np.ndarray:
+        """H x W float32 in [0, 1], 1 = person."""
+        with self._lock:
+            m = self._seg.process(rgb).segmentation_mask
+        return np.clip(m, 0.0, 1.0).astype(np.float32, copy=False)
+
+
+@register("pose")
+class PoseEstimator:
+    """BlazePose full (model_complexity=1, the only one in the wheel): 33 body landmarks."""
+
+    def __init__(self) -> None:
+        self._pose = _solutions().pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=False)
+        self._lock = threading.Lock()
+
+    def landmarks(self, rgb: np.ndarray) -> np.ndarray | None:
+        """33 x 4 array: x, y in pixels, z (pixels, relative to hips), visibility 0-1; or None."""
+        h, w = rgb.shape[:2]
+        with self._lock:
+            result = self._pose.process(rgb)
+        if not result.pose_landmarks:
+            return None
+        return np.array(
+            [[p.x * w, p.y * h, p.z * w, p.visibility] for p in result.pose_landmarks.landmark], dtype=np.float64
+        )

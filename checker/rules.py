@@ -1,0 +1,416 @@
+"""The rule engine: measurements + rules + spec thresholds + request overrides -> verdicts.
+
+Rules are data (``rules/*.json``, validated by ``rules/schema.json``). A rule names its check, the
+measure it reads, an operator and default thresholds, the seed 004 parameters that override them,
+and its messages. Precedence: request > spec > rule default. The engine, not the rule, attaches
+the check, value, expected and messages to each failure.
+
+Threshold literals: a number in the rule's unit, or a string with a unit: ``"300px"`` (pixels of
+the spec's frame, scaled to the photo), ``"32mm"`` (through the spec's px/mm), ``"12%"`` (of the
+frame's width or height, the rule's ``axis``), ``"40KB"`` / ``"1MB"`` (bytes). So the geometry of
+a 607 x 851 upload is judged by the proportions of a 295 x 413 spec, and only px_and_mm says that
+the size is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from . import colors
+from .detectors import Measure
+from .errors import CheckerError
+
+RULES_DIR = Path(os.environ.get("CHECKER_RULES_DIR") or Path(__file__).resolve().parent.parent / "rules")
+
+OPERATORS = ("min", "max", "range", "one_of", "equals")
+_LITERAL = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(px|mm|%|kb|mb|b|deg|°)?\s*$", re.IGNORECASE)
+_FORMAT_ALIASES = {
+    "jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "bmp": "BMP", "bitmap": "BMP", "gif": "GIF",
+    "tif": "TIFF", "tiff": "TIFF", "webp": "WEBP",
+}
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: rules are loaded once
+class Rule:
+    check: str
+    measure: str
+    op: str
+    use: str = "value"  # "value" (raw) or "score" (0-100)
+    abs: bool = False  # compare |value|
+    axis: str | None = None  # "x" / "y" for pixel measures
+    unit: str = ""
+    bare_number: str = "px"  # how a bare number in a request parameter reads: "px" or "percent"
+    normalize: str | None = None  # "format" | "color" for one_of members
+    metric: str | None = None  # "delta_e" for colours
+    default: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    enabled: bool = True
+    mandatory: bool = False  # always checked (seed: face_center, sight_line)
+    planned: bool = False  # no detector yet: requested -> not assessed, never passed
+    title: Mapping[str, str] = field(default_factory=dict)
+    message: Mapping[str, str] = field(default_factory=dict)
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The pixel frame thresholds are written in, and the photo they are applied to."""
+
+    image_w: int
+    image_h: int
+    frame_w: float
+    frame_h: float
+    dpi: float | None = None  # the spec's: millimetres become frame pixels through it
+
+    def axis_len(self, axis: str, frame: bool) -> float:
+        if frame:
+            return self.frame_w if axis == "x" else self.frame_h
+        return float(self.image_w if axis == "x" else self.image_h)
+
+    def px_per_mm(self) -> float:
+        if not self.dpi:
+            raise ValueError("a threshold in mm needs a spec with a dpi")
+        return self.dpi / 25.4
+
+
+# --- loading -----------------------------------------------------------------------------------
+def _schema() -> dict[str, Any]:
+    return json.loads((RULES_DIR / "schema.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def load_rules() -> dict[str, Rule]:
+    """All rules by check name, from rules/*.json (validated)."""
+    schema = _schema()
+    rules: dict[str, Rule] = {}
+    for path in sorted(RULES_DIR.glob("*.json")):
+        if path.name == "schema.json":
+            continue
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            jsonschema.validate(doc, schema)
+        except jsonschema.ValidationError as exc:
+            raise ValueError(f"{path.name}: {exc.message} at {list(exc.absolute_path)}") from exc
+        for raw in doc["rules"]:
+            rule = Rule(**raw)
+            if rule.check in rules:
+                raise ValueError(f"{path.name}: check {rule.check!r} defined twice")
+            rules[rule.check] = rule
+    _param_index(tuple(rules.values()))  # fails on a parameter claimed by two rules
+    return rules
+
+
+@lru_cache(maxsize=4)
+def _param_index(rules: tuple[Rule, ...]) -> dict[str, tuple[Rule, str]]:
+    index: dict[str, tuple[Rule, str]] = {}
+    for rule in rules:
+        for key, param in rule.params.items():
+            if param in index:
+                raise ValueError(f"parameter {param!r} claimed by {index[param][0].check} and {rule.check}")
+            index[param] = (rule, key)
+    return index
+
+
+def param_names() -> list[str]:
+    """Every request parameter the engine understands."""
+    return sorted(_param_index(tuple(load_rules().values())))
+
+
+# --- literals ----------------------------------------------------------------------------------
+def to_number(literal: Any, rule: Rule, frame: Frame, *, bare: str) -> float:
+    """A threshold literal -> a number in the measure's own unit (image pixels for axis rules).
+
+    ``bare`` says how a plain number reads: "native" (the rule's unit; pixels of the spec frame
+    for axis rules), "px" or "percent" (request parameters, per the seed).
+    """
+    if isinstance(literal, bool):
+        raise ValueError("expected a number")
+    if isinstance(literal, int | float):
+        number, unit = float(literal), None
+    elif isinstance(literal, str):
+        m = _LITERAL.match(literal)
+        if not m:
+            raise ValueError(f"{literal!r} is not a number (units: px, mm, %, KB, MB)")
+        number, unit = float(m.group(1)), (m.group(2) or "").lower() or None
+    else:
+        raise ValueError(f"{literal!r} is not a number")
+    if unit is None:
+        unit = {"percent": "%", "px": "px"}.get(bare) if rule.axis else None
+        if rule.axis and unit is None:
+            unit = "px"
+    if unit in ("kb", "mb", "b"):
+        if rule.unit != "bytes":
+            raise ValueError(f"{literal!r}: a size in bytes does not fit {rule.check}")
+        return number * {"kb": 1024, "mb": 1024**2, "b": 1}[unit]
+    if unit in ("deg", "°"):
+        return number
+    if rule.axis is None:
+        if unit in (None, "%") and (unit is None or rule.unit == "%"):
+            return number
+        raise ValueError(f"{literal!r}: {rule.check} takes a plain number ({rule.unit or 'score'})")
+    axis = rule.axis
+    if unit == "%":
+        return number / 100.0 * frame.axis_len(axis, frame=False)
+    if unit == "mm":
+        number *= frame.px_per_mm()
+    # pixels of the spec's frame -> pixels of this photo
+    return number * frame.axis_len(axis, frame=False) / frame.axis_len(axis, frame=True)
+
+
+def _members(values: Any, rule: Rule) -> list[Any]:
+    if isinstance(values, str):
+        values = [v for v in re.split(r"[,;|\s]+", values) if v]
+    elif not isinstance(values, list | tuple):
+        values = [values]
+    if rule.normalize == "format":
+        out = []
+        for v in values:
+            key = str(v).strip().lower().lstrip(".")
+            if key not in _FORMAT_ALIASES:
+                raise ValueError(f"{v!r} is not an image format (jpg, png, bmp, gif, tiff, webp)")
+            out.append(_FORMAT_ALIASES[key])
+        return out
+    if rule.normalize == "color":
+        return [colors.to_hex(colors.parse_color(v)) for v in values]
+    return list(values)
+
+
+# --- thresholds ---------------------------------------------------------------------------------
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def resolve(
+    rule: Rule, spec_entry: Mapping[str, Any] | None, request_entry: Mapping[str, Any], frame: Frame
+) -> dict[str, Any]:
+    """Concrete thresholds for one rule: rule default, then spec, then request."""
+    out: dict[str, Any] = {}
+    layers = (("native", rule.default), ("native", spec_entry or {}), ("request", request_entry))
+    for source, layer in layers:
+        for key, literal in layer.items():
+            if key == "enabled" or _is_blank(literal):
+                continue
+            try:
+                out.update(_threshold(rule, key, literal, frame, source))
+            except (ValueError, TypeError) as exc:
+                where = rule.params.get(key, key) if source == "request" else f"{rule.check}.{key}"
+                raise CheckerError("INVALID_ARGUMENT", f"{where}: {exc}") from exc
+    return out
+
+
+def _threshold(rule: Rule, key: str, literal: Any, frame: Frame, source: str) -> dict[str, Any]:
+    bare = rule.bare_number if source == "request" else "native"
+    if key in ("min", "max"):
+        return {key: to_number(literal, rule, frame, bare=bare)}
+    if key == "one_of":
+        return {"one_of": _members(literal, rule)}
+    if key == "tolerance":
+        return {"tolerance": float(literal)}
+    if key == "equals":
+        vals = literal if isinstance(literal, list | tuple) else [literal]
+        return {"equals": [int(v) if float(v).is_integer() else float(v) for v in vals]}
+    if key.startswith("equals."):
+        # one position of a list (px_and_mm: equals.0 = width, equals.1 = height)
+        return {key: int(float(literal))}
+    raise ValueError(f"unknown threshold {key!r}")
+
+
+def _finish(th: dict[str, Any]) -> dict[str, Any]:
+    """Fold positional equals.N overrides into the equals list."""
+    for key in [k for k in th if k.startswith("equals.")]:
+        idx = int(key.split(".", 1)[1])
+        base = list(th.get("equals") or [])
+        while len(base) <= idx:
+            base.append(None)
+        base[idx] = th.pop(key)
+        th["equals"] = base
+    return th
+
+
+# --- comparing -----------------------------------------------------------------------------------
+def compare(rule: Rule, value: Any, th: Mapping[str, Any]) -> tuple[bool, Any]:
+    """(passed, the number the verdict was taken on) for one measure value."""
+    op = rule.op
+    if op == "one_of":
+        allowed = th.get("one_of") or []
+        if rule.metric == "delta_e":
+            lab = colors.rgb_to_lab(colors.parse_color(value))
+            dist = min(colors.delta_e(lab, colors.rgb_to_lab(colors.parse_color(c))) for c in allowed)
+            return dist <= float(th.get("tolerance", 0.0)), round(dist, 1)
+        norm = _members([value], rule)[0] if rule.normalize else value
+        return norm in allowed, value
+    if op == "equals":
+        expected = th.get("equals")
+        tol = float(th.get("tolerance", 0))
+        if isinstance(value, list | tuple):
+            ok = all(e is None or abs(float(v) - float(e)) <= tol for v, e in zip(value, expected, strict=False))
+        else:
+            ok = abs(float(value) - float(expected[0])) <= tol
+        return ok, value
+    v = abs(float(value)) if rule.abs else float(value)
+    lo, hi = th.get("min"), th.get("max")
+    ok = (lo is None or v >= lo - 1e-9) and (hi is None or v <= hi + 1e-9)
+    if op == "min":
+        ok = lo is None or v >= lo - 1e-9
+    elif op == "max":
+        ok = hi is None or v <= hi + 1e-9
+    return ok, value
+
+
+def has_threshold(rule: Rule, th: Mapping[str, Any]) -> bool:
+    if rule.op in ("min", "max", "range"):
+        return th.get("min") is not None or th.get("max") is not None
+    if rule.op == "one_of":
+        return bool(th.get("one_of"))
+    return bool(th.get("equals")) and any(v is not None for v in th["equals"])
+
+
+# --- messages ------------------------------------------------------------------------------------
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        return str(int(round(x))) if abs(x) >= 10 or float(x).is_integer() else f"{x:.1f}"
+    return str(x)
+
+
+def describe(rule: Rule, th: Mapping[str, Any], lang: str) -> str:
+    """Human wording of the expected value."""
+    u = rule.unit if rule.unit not in ("", "score") else ""
+    sp = " " if u and u not in ("%", "°") and lang == "en" else ""
+    unit = f"{sp}{u}"
+    lo, hi = th.get("min"), th.get("max")
+    zh = lang == "zh"
+    if rule.op == "one_of":
+        items = th.get("one_of", [])
+        if rule.normalize == "color":
+            items = [colors.color_name(c) for c in items]
+            if zh:
+                items = [colors.ZH_NAMES.get(i, i) for i in items]
+        joined = ("、" if zh else ", ").join(str(i) for i in items)
+        tol = f" (ΔE ≤ {_fmt(th['tolerance'])})" if "tolerance" in th and rule.metric else ""
+        return (f"为以下之一:{joined}{tol}" if zh else f"one of {joined}{tol}")
+    if rule.op == "equals":
+        vals = [str(v) for v in th.get("equals", []) if v is not None]
+        return ("为 " if zh else "") + "x".join(vals) + unit
+    if rule.abs and hi is not None and lo is None:
+        return f"±{_fmt(hi)}{unit}以内" if zh else f"within ±{_fmt(hi)}{unit}"
+    if lo is not None and hi is not None:
+        return f"{_fmt(lo)}–{_fmt(hi)}{unit}之间" if zh else f"between {_fmt(lo)} and {_fmt(hi)}{unit}"
+    if lo is not None:
+        return f"不小于 {_fmt(lo)}{unit}" if zh else f"at least {_fmt(lo)}{unit}"
+    return f"不大于 {_fmt(hi)}{unit}" if zh else f"at most {_fmt(hi)}{unit}"
+
+
+def _expected_json(rule: Rule, th: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in th.items()}
+    if rule.abs and "max" in out and "min" not in out:
+        out["min"] = -out["max"]
+    return out
+
+
+def _render(template: str, rule: Rule, value: Any, th: Mapping[str, Any], lang: str) -> str:
+    shown = value
+    if isinstance(value, list) and rule.check == "px_and_mm":
+        shown = "x".join(str(v) for v in value)
+    title = rule.title.get(lang) or rule.title.get("en") or rule.check
+    return template.format(value=_fmt(shown) if not isinstance(shown, str) else shown,
+                           expected=describe(rule, th, lang), title=title, unit=rule.unit)
+
+
+# --- the engine ------------------------------------------------------------------------------------
+@dataclass
+class Plan:
+    """Which rules run for one request, with their concrete thresholds."""
+
+    active: dict[str, tuple[Rule, dict[str, Any]]]
+
+    @property
+    def measures(self) -> list[str]:
+        return sorted({rule.measure for rule, _ in self.active.values()})
+
+
+def plan(spec_checks: Mapping[str, Mapping[str, Any]], overrides: Mapping[str, Any], frame: Frame,
+         rules: Mapping[str, Rule] | None = None) -> Plan:
+    """Decide which checks run and with which thresholds (request > spec > rule default)."""
+    rules = rules if rules is not None else load_rules()
+    index = _param_index(tuple(rules.values()))
+    request: dict[str, dict[str, Any]] = {}
+    for param, value in overrides.items():
+        if param in index and not _is_blank(value):
+            rule, key = index[param]
+            request.setdefault(rule.check, {})[key] = value
+    unknown = set(spec_checks) - set(rules)
+    if unknown:
+        raise ValueError(f"spec names unknown checks: {', '.join(sorted(unknown))}")
+    active: dict[str, tuple[Rule, dict[str, Any]]] = {}
+    for check, rule in rules.items():
+        entry = spec_checks.get(check, {})
+        on = rule.mandatory or check in request or entry.get("enabled", rule.enabled if not entry else True)
+        if not on:
+            continue
+        th = _finish(resolve(rule, entry, request.get(check, {}), frame))
+        if not has_threshold(rule, th) and not rule.planned:
+            continue  # e.g. file_size with no window: nothing to check against
+        active[check] = (rule, th)
+    return Plan(active)
+
+
+@dataclass
+class Verdicts:
+    result: dict[str, int]
+    value_dict: dict[str, Any]
+    failures: list[dict[str, Any]]
+    not_checked: list[dict[str, Any]]
+
+    @property
+    def passed(self) -> bool:
+        return not self.not_checked and all(v == 1 for v in self.result.values())
+
+
+def evaluate(the_plan: Plan, measures: Mapping[str, Measure]) -> Verdicts:
+    """Compare each active rule's measure with its thresholds."""
+    result: dict[str, int] = {}
+    values: dict[str, Any] = {}
+    failures: list[dict[str, Any]] = []
+    not_checked: list[dict[str, Any]] = []
+    for check in sorted(the_plan.active):
+        rule, th = the_plan.active[check]
+        m = measures.get(rule.measure) or Measure(error=f"{rule.measure} was not measured")
+        raw = m.score if rule.use == "score" else m.value
+        if not m.ok or raw is None or rule.planned:
+            reason = m.error or f"{rule.measure} could not be measured"
+            if rule.planned:
+                reason = f"no detector for {check} in this version"
+            result[check] = 0
+            not_checked.append({
+                "check_param": check,
+                "check_value": None,
+                "param_message": f"{rule.title.get('en', check)}: not assessed ({reason})",
+                "param_message_zh": f"{rule.title.get('zh', check)}:无法检测",
+            })
+            continue
+        ok, shown = compare(rule, raw, th)
+        result[check] = 1 if ok else 0
+        values[check] = shown
+        if not ok:
+            failures.append({
+                "check": check,
+                "value": shown,
+                "expected": _expected_json(rule, th),
+                "message": _render(rule.message["en"], rule, shown, th, "en"),
+                "message_zh": _render(rule.message["zh"], rule, shown, th, "zh"),
+            })
+    return Verdicts(result, values, failures, not_checked)
+
+
+def rules_for(names: Iterable[str]) -> list[Rule]:
+    rules = load_rules()
+    return [rules[n] for n in names]
