@@ -251,7 +251,7 @@ def head_pose_from_mesh(mesh: np.ndarray) -> HeadPose:
     forehead (10) to the chin (152); their cross product is the face normal. Yaw and pitch are the
     normal's angles away from the camera axis, roll is the horizontal axis's angle in the image.
     The forehead-chin axis of a frontal face leans back a little; PITCH_OFFSET, measured on the
-    frontal ID photos in ../shared/faces, removes it (see docs/calibration.md).
+    frontal photos in ../shared/faces, removes it (see docs/calibration/pose.md).
     """
     right, left = mesh[FACE_RIGHT], mesh[FACE_LEFT]
     top, chin = mesh[FOREHEAD_TOP], mesh[CHIN]
@@ -267,4 +267,5 @@ def head_pose_from_mesh(mesh: np.ndarray) -> HeadPose:
     return HeadPose(yaw=yaw, pitch=pitch, roll=roll)
 
 
-PITCH_OFFSET = 0.0
+# Median raw pitch of the 10 frontal portraits and ID photos in ../shared/faces (docs/calibration/pose.md).
+PITCH_OFFSET = -10.6

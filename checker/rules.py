@@ -309,7 +309,8 @@ def describe(rule: Rule, th: Mapping[str, Any], lang: str) -> str:
     return f"不大于 {_fmt(hi)}{unit}" if zh else f"at most {_fmt(hi)}{unit}"
 
 
-def _expected_json(rule: Rule, th: Mapping[str, Any]) -> dict[str, Any]:
+def expected_json(rule: Rule, th: Mapping[str, Any]) -> dict[str, Any]:
+    """Thresholds as reported: numbers rounded, |x| <= max shown as a min/max pair."""
     out = {k: (round(v, 2) if isinstance(v, float) else v) for k, v in th.items()}
     if rule.abs and "max" in out and "min" not in out:
         out["min"] = -out["max"]
@@ -404,7 +405,7 @@ def evaluate(the_plan: Plan, measures: Mapping[str, Measure]) -> Verdicts:
             failures.append({
                 "check": check,
                 "value": shown,
-                "expected": _expected_json(rule, th),
+                "expected": expected_json(rule, th),
                 "message": _render(rule.message["en"], rule, shown, th, "en"),
                 "message_zh": _render(rule.message["zh"], rule, shown, th, "zh"),
             })

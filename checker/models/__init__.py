@@ -58,6 +58,11 @@ def get(name: str) -> Any:
     return inst
 
 
+def loaded() -> list[str]:
+    """Names of the models this process has loaded so far."""
+    return sorted(_INSTANCES)
+
+
 def warm_up(model_names: Iterable[str] = DEFAULT_MODELS) -> None:
     """Load models now (gunicorn calls this once per worker before it serves)."""
     for name in model_names:

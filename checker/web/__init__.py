@@ -1,0 +1,87 @@
+"""The Flask app factory: one blueprint per API family, request ids, JSON errors everywhere."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, g, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import CheckerError
+from ..imaging import MAX_BYTES
+from .envelopes import check_api_error
+
+log = logging.getLogger(__name__)
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    # base64 inflates 4/3, plus JSON and form overhead: a 15 MB image must still get through.
+    "MAX_CONTENT_LENGTH": MAX_BYTES * 4 // 3 + 1024 * 1024,
+    "JSON_AS_ASCII": False,
+    "WARM_UP_MODELS": False,  # gunicorn workers warm up in their post_worker_init hook instead
+}
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` overrides DEFAULT_CONFIG (and ``CHECKER_*`` environment values)."""
+    app = Flask(__name__)
+    app.config.update(DEFAULT_CONFIG)
+    app.config.from_prefixed_env("CHECKER")
+    if config:
+        app.config.update(config)
+    app.json.ensure_ascii = False  # Chinese messages stay readable
+    app.json.sort_keys = False
+
+    from . import check_api, health, specs_api
+
+    for bp in (check_api.bp, specs_api.bp, health.bp):
+        app.register_blueprint(bp)
+
+    @app.before_request
+    def assign_request_id() -> None:
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+    @app.after_request
+    def echo_request_id(response):
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+    # App-wide fallbacks answer in the check API's envelope; each blueprint maps its own errors.
+    @app.errorhandler(CheckerError)
+    def on_checker_error(exc: CheckerError):
+        return check_api_error(exc)
+
+    @app.errorhandler(HTTPException)
+    def on_http_error(exc: HTTPException):
+        return check_api_error(http_to_checker(exc))
+
+    @app.errorhandler(Exception)
+    def on_crash(exc: Exception):
+        log.exception("unhandled error")
+        return check_api_error(CheckerError("INTERNAL_ERROR", "internal error; the request id identifies it in the log"))
+
+    if app.config.get("WARM_UP_MODELS"):
+        from .. import models
+
+        models.warm_up()
+    return app
+
+
+def http_to_checker(exc: HTTPException) -> CheckerError:
+    """Werkzeug's HTTP errors as our stable statuses."""
+    code = exc.code or 500
+    status = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "IMAGE_FILE_SIZE_TOO_BIG"}.get(
+        code, "INVALID_ARGUMENT" if code < 500 else "INTERNAL_ERROR"
+    )
+    message = {
+        404: "no such endpoint",
+        405: f"{request.method} is not allowed here",
+        413: "the request body is larger than the 15 MB image limit allows",
+    }.get(code, exc.description or exc.name)
+    return CheckerError(status, message, http=code)

@@ -1,0 +1,31 @@
+"""Run the app under gunicorn from Python (``idphoto serve``), with the project's gunicorn config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+class Server(BaseApplication):
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        from . import gunicorn_conf
+
+        settings = {k: getattr(gunicorn_conf, k) for k in dir(gunicorn_conf) if k in self.cfg.settings}
+        settings.update({k: v for k, v in self.options.items() if v is not None})
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from . import create_app
+
+        return create_app()
+
+
+def serve(host: str = "127.0.0.1", port: int = 8080, workers: int | None = None) -> None:
+    """Serve until interrupted."""
+    Server({"bind": f"{host}:{port}", "workers": workers}).run()

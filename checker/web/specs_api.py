@@ -1,0 +1,28 @@
+"""GET /api/specs (search, category) and GET /api/specs/<id or slug>."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from ...errors import CheckerError
+from ...specs import list_specs, load_spec
+from .envelopes import check_api_error
+
+bp = Blueprint("specs", __name__, url_prefix="/api/specs")
+bp.register_error_handler(CheckerError, check_api_error)
+
+
+@bp.get("")
+def index():
+    specs = list_specs(search=request.args.get("search") or request.args.get("q"),
+                       category=request.args.get("category"))
+    return jsonify({"code": 200, "count": len(specs), "specs": [s.summary() for s in specs]})
+
+
+@bp.get("/<ref>")
+def show(ref: str):
+    try:
+        spec = load_spec(ref)
+    except CheckerError as exc:
+        raise CheckerError(exc.status, exc.message, http=404) from exc
+    return jsonify({"code": 200, "spec": spec.to_json()})
