@@ -51,7 +51,7 @@ def check(image: ImageInput, spec: int | str | Spec, **overrides: Any) -> dict[s
     Raises CheckerError (``status``, ``message``) for unreadable images, unknown specs, no face
     or more than one face.
     """
-    from .check import run_check
+    from .pipeline import run_check
 
     the_spec = spec if isinstance(spec, Spec) else load_spec(spec)
     return run_check(read_photo(image), the_spec, overrides)

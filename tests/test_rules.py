@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from checker import detectors, rules
-from checker.check import IGNORED_PARAMS
+from checker.pipeline import IGNORED_PARAMS
 from checker.detectors import Measure
 from checker.errors import CheckerError
 
@@ -48,6 +48,13 @@ def test_threshold_literal(case):
             rules.to_number(case["literal"], rule, frame, bare=case["bare"])
     else:
         assert rules.to_number(case["literal"], rule, frame, bare=case["bare"]) == pytest.approx(case["expect"])
+
+
+def test_millimetres_follow_each_axis_of_the_print():
+    # A 354 x 472 px frame for a 33 x 48 mm print (China visa): the axes have different px/mm.
+    frame = rules.Frame(354, 472, 354, 472, dpi=272, mm_w=33, mm_h=48)
+    assert rules.to_number("24mm", _rule(axis="y"), frame, bare="native") == pytest.approx(236)
+    assert rules.to_number("16.5mm", _rule(axis="x"), frame, bare="native") == pytest.approx(177)
 
 
 PREC = _load("precedence.json")

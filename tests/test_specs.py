@@ -22,6 +22,7 @@ def test_every_row_of_seed_002_is_a_spec_with_its_size_dpi_and_colours(faces_dir
     assert len(rows) == 130
     for sid, category, title, mw, mh, pw, ph, dpi, colours in rows:
         spec = load_spec(int(sid))
+        assert spec.name.startswith(title), sid
         assert spec.size_px == (int(pw), int(ph)), sid
         assert spec.dpi == int(dpi), sid
         assert spec.size_mm == (float(mw), float(mh)), sid

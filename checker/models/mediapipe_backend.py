@@ -61,10 +61,11 @@ class FaceDetector:
 
     def detect(self, rgb: np.ndarray) -> list[FaceBox]:
         """Faces in ``rgb`` (H x W x 3 uint8), largest first."""
+        # Scores are filtered here too: the graphs' own threshold does not always hold.
         with self._lock:
-            found = self._full.process(rgb).detections or []
+            found = [d for d in self._full.process(rgb).detections or [] if d.score[0] >= self.FULL_MIN_SCORE]
             if not found:
-                found = self._short.process(rgb).detections or []
+                found = [d for d in self._short.process(rgb).detections or [] if d.score[0] >= self.SHORT_MIN_SCORE]
         h, w = rgb.shape[:2]
         faces = []
         for det in found:

@@ -64,7 +64,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.errorhandler(Exception)
     def on_crash(exc: Exception):
         log.exception("unhandled error")
-        return check_api_error(CheckerError("INTERNAL_ERROR", "internal error; the request id identifies it in the log"))
+        message = "internal error; the request id identifies it in the log"
+        return check_api_error(CheckerError("INTERNAL_ERROR", message))
 
     if app.config.get("WARM_UP_MODELS"):
         from .. import models
@@ -84,4 +85,5 @@ def http_to_checker(exc: HTTPException) -> CheckerError:
         405: f"{request.method} is not allowed here",
         413: "the request body is larger than the 15 MB image limit allows",
     }.get(code, exc.description or exc.name)
-    return CheckerError(status, message, http=code)
+    # An oversized body is the seed's IMAGE_FILE_SIZE_TOO_BIG, a 400 like the other image errors.
+    return CheckerError(status, message, http=400 if code == 413 else code)

@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 
-from ...check import run_check
-from ...errors import CheckerError
-from ...imaging import decode_base64, load_photo
-from ...specs import load_spec
+from ..pipeline import run_check
+from ..errors import CheckerError
+from ..imaging import decode_base64, load_photo
+from ..specs import load_spec
 from .envelopes import check_api_error
 
 bp = Blueprint("check_api", __name__, url_prefix="/api")
@@ -53,7 +53,7 @@ def read_check_request() -> tuple[dict[str, Any], bytes]:
     if ctype.startswith("image/") or ctype == "application/octet-stream":
         return params, request.get_data(cache=False)
     if not request.content_length:
-        raise CheckerError("EMPTY_IMAGE", "no image was sent: post JSON {file, spec_id}, a multipart 'file' or raw bytes")
+        raise CheckerError("EMPTY_IMAGE", "no image was sent: post JSON {file, spec_id}, multipart 'file' or raw bytes")
     raise CheckerError("INVALID_ARGUMENT", f"unsupported content type {ctype!r}; use JSON, multipart or an image body")
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from ... import models
-from ...rules import load_rules
-from ...specs import list_specs
+from .. import models
+from ..rules import load_rules
+from ..specs import list_specs
 
 bp = Blueprint("health", __name__)
 

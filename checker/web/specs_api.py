@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from ...errors import CheckerError
-from ...specs import list_specs, load_spec
+from ..errors import CheckerError
+from ..specs import list_specs, load_spec
 from .envelopes import check_api_error
 
 bp = Blueprint("specs", __name__, url_prefix="/api/specs")

@@ -30,7 +30,9 @@ def frame_for(spec: Spec, photo: Photo, overrides: Mapping[str, Any]) -> rules.F
         raise CheckerError("INVALID_ARGUMENT", "width_px and height_px must be whole numbers") from exc
     if fw <= 0 or fh <= 0:
         raise CheckerError("INVALID_ARGUMENT", "width_px and height_px must be positive")
-    return rules.Frame(photo.width, photo.height, float(fw), float(fh), dpi=float(spec.dpi))
+    # Where the source's millimetres contradict its pixels, millimetres go through the dpi instead.
+    mm = spec.size_mm if spec.size_mm and "discrepancy" not in spec.raw else (None, None)
+    return rules.Frame(photo.width, photo.height, float(fw), float(fh), dpi=float(spec.dpi), mm_w=mm[0], mm_h=mm[1])
 
 
 def run_check(

@@ -1,0 +1,82 @@
+"""Once through a real gunicorn on loopback, started the way `make run` starts it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def _post(url: str, body: dict) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    idphoto = Path(sys.executable).with_name("idphoto")
+    proc = subprocess.Popen([str(idphoto), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ | {"CI": ""},
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            health = _get(base + "/healthz")
+            break
+        except (urllib.error.URLError, ConnectionError, OSError):
+            if proc.poll() is not None or time.time() > deadline:
+                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                proc.kill()
+                pytest.fail(f"gunicorn did not come up:\n{out[-3000:]}")
+            time.sleep(0.3)
+    yield base, health
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_gunicorn_worker_loads_models_before_serving(server):
+    _, health = server
+    assert health["status"] == "ok"
+    assert {"face_detector", "face_mesh", "person_segmenter"} <= set(health["models_loaded"])
+
+
+def test_check_over_http(server, face_bytes):
+    base, _ = server
+    body = {"file": base64.b64encode(face_bytes("hivision_idphoto_2.jpg")).decode(), "spec_id": 1102}
+    status, report = _post(base + "/api/check_pic", body)
+    assert status == 200 and report["code"] == 200
+    assert report["result"]["px_and_mm"] == 0 and report["result"]["head_length"] == 1
+    status, err = _post(base + "/api/check_pic", {"file": "", "spec_id": 1102})
+    assert status == 400 and err["status"] == "EMPTY_IMAGE" and err["request_id"]
