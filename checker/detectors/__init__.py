@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -115,7 +116,7 @@ def _run(det: Detector, analysis: Analysis) -> dict[str, Measure]:
     result: dict[str, Measure] = {}
     for name, value in out.items():
         m = value if isinstance(value, Measure) else Measure(value=value)
-        score = None if m.score is None else float(m.score)
+        score = plain(None if m.score is None else float(m.score))
         result[name] = Measure(value=plain(m.value), score=score, error=m.error)
     for name in det.produces:
         result.setdefault(name, Measure(error=f"{det.name} could not measure {name}"))
@@ -125,7 +126,9 @@ def _run(det: Detector, analysis: Analysis) -> dict[str, Measure]:
 def plain(value: Any) -> Any:
     """numpy scalars and arrays -> JSON-ready Python values."""
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN is not JSON; a missing number reads as "not measured"
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, list | tuple):

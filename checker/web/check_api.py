@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 
-from ..pipeline import run_check
 from ..errors import CheckerError
 from ..imaging import decode_base64, load_photo
+from ..pipeline import run_check
 from ..specs import load_spec
 from .envelopes import check_api_error
 
