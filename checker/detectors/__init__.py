@@ -71,11 +71,17 @@ def detector(*produces: str) -> Callable[[DetectorFn], DetectorFn]:
     return wrap
 
 
+_loaded = False
+
+
 def _load_all() -> None:
-    if _DETECTORS:
+    # A flag, not "any detector registered": importing one module directly must not hide the rest.
+    global _loaded
+    if _loaded:
         return
     for mod in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{mod.name}")
+    _loaded = True
 
 
 def known_measures() -> list[str]:
