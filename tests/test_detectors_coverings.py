@@ -3,9 +3,6 @@ and occluding patches painted on clean photos at places taken from their own fac
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import cv2
 import numpy as np
 import pytest
@@ -86,14 +83,6 @@ def occlude(rgb: np.ndarray, mesh: np.ndarray, where: str, colour=None) -> np.nd
 
 
 # --- fixtures -------------------------------------------------------------------------------------
-@pytest.fixture(scope="module", autouse=True)
-def _all_detectors():
-    # detectors._load_all() skips loading when any detector module was imported first; import
-    # them all so every measure is registered whatever the test order.
-    for mod in pkgutil.iter_modules(detectors.__path__):
-        importlib.import_module(f"{detectors.__name__}.{mod.name}")
-
-
 @pytest.fixture(scope="module")
 def meshes(face_rgb):
     return {name: analysis_of(face_rgb(name)).mesh for name in CLEAN}

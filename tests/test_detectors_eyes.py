@@ -3,9 +3,6 @@ edits of them (eyelids painted shut, irises moved, mouths opened), placed from e
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import cv2
 import numpy as np
 import pytest
@@ -107,14 +104,6 @@ def open_mouth(rgb: np.ndarray, mesh: np.ndarray, gap: float, teeth: float = 0.0
 
 
 # --- fixtures -------------------------------------------------------------------------------------
-@pytest.fixture(scope="module", autouse=True)
-def _all_detectors():
-    # detectors._load_all() skips loading when any detector module was imported first; import
-    # them all so every measure is registered whatever the test order.
-    for mod in pkgutil.iter_modules(detectors.__path__):
-        importlib.import_module(f"{detectors.__name__}.{mod.name}")
-
-
 @pytest.fixture(scope="module")
 def clean(face_rgb):
     out = {}

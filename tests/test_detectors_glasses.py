@@ -6,9 +6,6 @@ arms (thin: 1-2 px grey or metal; thick: 6-10 px black), placed from the photo's
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import cv2
 import numpy as np
 import pytest
@@ -86,14 +83,6 @@ def add_glare(rgb: np.ndarray, mesh: np.ndarray, strength: float = 0.85, size: f
 
 
 # --- fixtures -------------------------------------------------------------------------------------
-@pytest.fixture(scope="module", autouse=True)
-def _all_detectors():
-    # detectors._load_all() skips loading when any detector module was imported first (as this
-    # module does); import them all so every measure is registered whatever the test order.
-    for mod in pkgutil.iter_modules(detectors.__path__):
-        importlib.import_module(f"{detectors.__name__}.{mod.name}")
-
-
 @pytest.fixture(scope="module")
 def clean_scores(face_rgb):
     out = {}
