@@ -150,14 +150,6 @@ class Analysis:
         return self.person_mask >= 0.5
 
     @cached_property
-    def background(self) -> np.ndarray:
-        """Confident background (bool): away from the person by a margin, so hair halo and
-        shadow right at the silhouette do not count as background colour."""
-        margin = max(3, round(0.02 * max(self.height, self.width)))
-        near = cv2.dilate((self.person_mask > 0.1).astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8))
-        return near == 0
-
-    @cached_property
     def crown(self) -> Crown:
         """Top of the head over the central part of the face."""
         x0, _, x1, _ = self.face_rect
@@ -200,23 +192,9 @@ class Analysis:
         holes = cv2.dilate(holes, np.ones((2 * grow + 1,) * 2, np.uint8))
         return (mask == 1) & (holes == 0)
 
-    def region_lab(self, mask: np.ndarray, max_samples: int = 20000) -> np.ndarray:
-        """CIELAB (L 0-100) of up to ``max_samples`` pixels under ``mask``: N x 3 float32."""
-        pix = self.rgb[mask]
-        if len(pix) > max_samples:
-            pix = pix[:: len(pix) // max_samples + 1]
-        return rgb_to_lab(pix)
-
 
 class MeasureError(Exception):
     """A measurement could not be made (the check goes to not_check_result, never passes)."""
-
-
-def rgb_to_lab(pixels: np.ndarray) -> np.ndarray:
-    """uint8 RGB (N x 3 or H x W x 3) -> float32 CIELAB with L in 0-100 (D65)."""
-    arr = np.asarray(pixels, dtype=np.float32).reshape(-1, 1, 3) / 255.0
-    lab = cv2.cvtColor(arr, cv2.COLOR_RGB2LAB)
-    return lab.reshape(np.asarray(pixels).shape[:-1] + (3,))
 
 
 def refine_mask(gray: np.ndarray, mask: np.ndarray, scale: int = 2) -> np.ndarray:

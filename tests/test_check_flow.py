@@ -13,7 +13,7 @@ GEOMETRY = ["face_center", "head_length", "hairline_top", "chin_bottom", "eyes_s
             "incomplete_head"]
 POSE = ["headpose_yaw", "headpose_pitch", "headpose_roll", "facial_pose", "sight_line"]
 EYES = ["eyes_close", "eyes_nature"]
-BACKGROUND = ["background_color", "uniformity", "bg_shadow"]
+BACKGROUND = ["uniformity", "bg_shadow", "clothes_similar"]
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +23,11 @@ def idphoto_2_report(face_bytes):
 
 def test_finished_id_photo_passes_geometry_pose_eyes_and_background(idphoto_2_report):
     r = idphoto_2_report
-    failed = {c: r["result"][c] for c in GEOMETRY + POSE + EYES + BACKGROUND if r["result"].get(c) != 1}
+    failed = {c: r["result"].get(c) for c in GEOMETRY + POSE + EYES + BACKGROUND if r["result"].get(c) != 1}
     assert failed == {}
-    assert r["value_dict"]["background_color"] <= 12  # ΔE to white
+    # 1102 has no colour requirement, so background_color is not checked; asked for, white passes
+    assert "background_color" not in r["result"]
+    assert r["value_dict"]["uniformity"] < 50
 
 
 def test_it_fails_only_on_its_pixel_size_with_the_expected_size_in_the_message(idphoto_2_report):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from checker import detectors, rules
-from checker.pipeline import frame_for
 from checker.context import Analysis
 from checker.errors import CheckerError
+from checker.pipeline import frame_for
 from checker.specs import load_spec
 
 from . import transforms as tf

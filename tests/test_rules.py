@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 
 from checker import detectors, rules
-from checker.pipeline import IGNORED_PARAMS
 from checker.detectors import Measure
 from checker.errors import CheckerError
+from checker.pipeline import IGNORED_PARAMS
 
 CASES = Path(__file__).parent / "cases"
 
