@@ -330,8 +330,9 @@ def _render(template: str, rule: Rule, value: Any, th: Mapping[str, Any], lang: 
     if isinstance(value, list) and rule.check == "px_and_mm":
         shown = "x".join(str(v) for v in value)
     title = rule.title.get(lang) or rule.title.get("en") or rule.check
+    unit = f" {rule.unit}" if rule.unit[:1].isalpha() else rule.unit  # "564 px" but "12°", "3%"
     return template.format(value=_fmt(shown) if not isinstance(shown, str) else shown,
-                           expected=describe(rule, th, lang), title=title, unit=rule.unit)
+                           expected=describe(rule, th, lang), title=title, unit=unit)
 
 
 # --- the engine ------------------------------------------------------------------------------------

@@ -55,3 +55,29 @@ def test_unknown_model_names_fail_loudly():
     with pytest.raises(CheckerError) as info:
         models.get("no-such-model")
     assert info.value.status == "MODEL_UNAVAILABLE" and "face_mesh" in info.value.message
+
+
+def test_an_analysis_is_freed_without_the_cycle_collector(face_rgb):
+    """Detectors must not make reference cycles through the Analysis: a cycle keeps a request's
+    arrays alive until a full garbage collection, and a server's memory creeps up meanwhile."""
+    import gc
+    import weakref
+
+    from checker.pipeline import run_check
+    from checker.specs import load_spec
+
+    from .conftest import photo_of
+
+    photo = photo_of(face_rgb("hivision_idphoto_2.jpg"))
+    gc.collect()
+    gc.disable()
+    try:
+        from checker.context import Analysis
+
+        a = Analysis(photo)
+        run_check(photo, load_spec(1102), {"body_posture": 50, "glasses": 50, "head_pose": 50}, analysis=a)
+        ref = weakref.ref(a)
+        del a
+        assert ref() is None, "something the detectors cached refers back to the Analysis"
+    finally:
+        gc.enable()

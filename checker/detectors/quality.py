@@ -110,7 +110,11 @@ class FaceCrop:
         x0, y0, x1, y1 = a.face_rect
         if x1 - x0 < 8 or y1 - y0 < 8:
             raise MeasureError("the face lies outside the photo")
-        self.analysis = a
+        # The arrays it needs, not the Analysis: a back-reference would make a reference cycle that
+        # keeps every artefact of the request alive until the garbage collector's next full pass.
+        self.mesh = a.mesh
+        self.face_width = a.face_width
+        self.native = a.rgb
         self.box = (x0, y0, x1, y1)
         self.scale = min(1.0, WORK_FACE_WIDTH / a.face_width)
         self.rgb = _shrink(a.rgb[y0:y1, x0:x1], self.scale)
@@ -129,7 +133,7 @@ class FaceCrop:
                 x0 + ((xx + 0.5) / self._xy_scale[0]).astype(np.intp))
 
     def _poly(self, idx: tuple[int, ...] | list[int]) -> np.ndarray:
-        return self.to_work(self.analysis.mesh[list(idx), :2]).round().astype(np.int32)
+        return self.to_work(self.mesh[list(idx), :2]).round().astype(np.int32)
 
     @cached_property
     def gray(self) -> np.ndarray:
@@ -164,14 +168,14 @@ class FaceCrop:
     @cached_property
     def skin(self) -> np.ndarray:
         """Cheeks, nose, upper lip and chin: the shrunk oval below the brows, minus eyes and lips."""
-        oval = self.to_work(self.analysis.mesh[list(FACE_OVAL), :2])
+        oval = self.to_work(self.mesh[list(FACE_OVAL), :2])
         centre = oval.mean(axis=0)
         m = np.zeros(self.shape, np.uint8)
         cv2.fillPoly(m, [(centre + (oval - centre) * SKIN_SHRINK).round().astype(np.int32)], 1)
         holes = np.zeros_like(m)
         for part in (RIGHT_EYE, LEFT_EYE, LIPS, _UPPER_ARC + RIGHT_BROW + LEFT_BROW):
             cv2.fillPoly(holes, [cv2.convexHull(self._poly(part))], 1)
-        grow = max(1, round(0.03 * self.analysis.face_width * self.scale))
+        grow = max(1, round(0.03 * self.face_width * self.scale))
         holes = cv2.dilate(holes, np.ones((2 * grow + 1,) * 2, np.uint8))
         return (m == 1) & (holes == 0)
 
@@ -252,7 +256,7 @@ def edge_blur_pct(c: FaceCrop) -> float:
     g2 = _grad(cv2.GaussianBlur(c.gray, (0, 0), REBLUR_SIGMA))
     ratio = np.maximum(g1[yy, xx] / np.maximum(g2[yy, xx], 1e-6), 1.0 + 1e-4)
     sigma = np.minimum(REBLUR_SIGMA / np.sqrt(ratio**2 - 1.0), 50.0)
-    return float(np.median(sigma)) / (c.analysis.face_width * c.scale) * 100.0
+    return float(np.median(sigma)) / (c.face_width * c.scale) * 100.0
 
 
 @detector("face_blur")
@@ -272,11 +276,11 @@ def noise_sigma(c: FaceCrop) -> float:
     yy, xx = np.nonzero(smooth)
     if len(yy) < MIN_NOISE_POINTS:
         raise MeasureError("too little smooth skin to measure noise")
-    a = c.analysis
     # One native pixel per working pixel (its centre): all of them when the face is small.
+    height, width = c.native.shape[:2]
     ys, xs = c.to_native(yy, xx)
-    ys, xs = np.clip(ys, 1, a.height - 2), np.clip(xs, 1, a.width - 2)
-    ch = a.rgb[:, :, 1]
+    ys, xs = np.clip(ys, 1, height - 2), np.clip(xs, 1, width - 2)
+    ch = c.native[:, :, 1]
 
     def at(dy: int, dx: int) -> np.ndarray:
         return ch[ys + dy, xs + dx].astype(np.int32)

@@ -26,3 +26,4 @@ def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's hook signatur
 
     models.warm_up()
     worker.log.info("worker %s: models loaded (%s)", worker.pid, ", ".join(models.loaded()))
+
