@@ -90,6 +90,22 @@ def measure_of(rgb: np.ndarray, *names: str):
     return {n: got[n] for n in names}
 
 
+def measured(a: Analysis, name: str):
+    """One measure of an Analysis, asserted to have been made."""
+    from checker import detectors
+
+    m = detectors.measure(a, [name])[name]
+    assert m.ok, m.error
+    return m
+
+
+def default_max(check: str) -> float:
+    """A rule's default upper threshold."""
+    from checker import rules
+
+    return float(rules.load_rules()[check].default["max"])
+
+
 @pytest.fixture
 def app():
     from checker.web import create_app

@@ -10,7 +10,7 @@ from checker import colors, detectors, rules
 from checker.context import Analysis
 
 from . import transforms as tf
-from .conftest import analysis_of
+from .conftest import analysis_of, default_max, measured
 
 PLAIN = ["hivision_idphoto_0.jpg", "hivision_idphoto_1.jpg", "hivision_idphoto_2.jpg", "hivision_idphoto_3.jpg",
          "hivision_test0.jpg", "hivision_test3.jpg"]
@@ -63,16 +63,6 @@ def clothes_colour(a: Analysis) -> np.ndarray:
     return np.median(a.rgb[region], axis=0)
 
 
-# --- helpers -------------------------------------------------------------------------------------
-def got(a: Analysis, name: str) -> detectors.Measure:
-    m = detectors.measure(a, [name])[name]
-    assert m.ok, m.error
-    return m
-
-
-def default_max(check: str) -> float:
-    return float(rules.load_rules()[check].default["max"])
-
 
 def colour_passes(value: str, allowed: list[str], tolerance: float | None = None) -> tuple[bool, float]:
     """The engine's verdict on a background colour against ``allowed`` (rule default tolerance)."""
@@ -99,8 +89,8 @@ def composites(clean):
 
 # --- background_color ------------------------------------------------------------------------------
 def test_white_photo_passes_a_white_spec_and_red_one_fails_it(clean):
-    white = got(clean["hivision_idphoto_2.jpg"], "background_color").value
-    red = got(clean["hivision_idphoto_0.jpg"], "background_color").value
+    white = measured(clean["hivision_idphoto_2.jpg"], "background_color").value
+    red = measured(clean["hivision_idphoto_0.jpg"], "background_color").value
     assert colour_passes(white, ["white"])[0]
     ok, dist = colour_passes(red, ["white"])
     assert not ok and dist > 40
@@ -110,11 +100,11 @@ def test_white_photo_passes_a_white_spec_and_red_one_fails_it(clean):
 
 def test_real_shades_the_default_tolerance_refuses(clean):
     # the blue-to-white gradient's median is neither blue nor white
-    gradient = got(clean["hivision_idphoto_1.jpg"], "background_color").value
+    gradient = measured(clean["hivision_idphoto_1.jpg"], "background_color").value
     assert not colour_passes(gradient, ["blue"])[0] and not colour_passes(gradient, ["white"])[0]
     # a light-grey studio backdrop is not white; the radial grey one is not white either
     for name in ("hivision_test0.jpg", "hivision_idphoto_3.jpg"):
-        assert not colour_passes(got(clean[name], "background_color").value, ["white"])[0]
+        assert not colour_passes(measured(clean[name], "background_color").value, ["white"])[0]
 
 
 @pytest.mark.parametrize("name", ["hivision_idphoto_2.jpg", "hivision_test3.jpg", "obama.jpg"])
@@ -122,7 +112,7 @@ def test_real_shades_the_default_tolerance_refuses(clean):
 def test_backdrop_colour_is_measured_within_two_delta_e(clean, name, palette):
     a = clean[name]
     rgb = colors.parse_color(palette)
-    value = got(analysis_of(tf.composite(a.rgb, a.person_mask, rgb)), "background_color").value
+    value = measured(analysis_of(tf.composite(a.rgb, a.person_mask, rgb)), "background_color").value
     ok, dist = colour_passes(value, [palette])
     assert ok and dist <= 2.0
     others = [p for p in ("white", "blue", "red") if p != palette and not palette.endswith(p)]
@@ -139,12 +129,12 @@ def test_too_little_background_is_not_judged(face_rgb):
 # --- bg_uniformity ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", PLAIN)
 def test_plain_backgrounds_pass_uniformity(clean, name):
-    assert got(clean[name], "bg_uniformity").score <= default_max("uniformity")
+    assert measured(clean[name], "bg_uniformity").score <= default_max("uniformity")
 
 
 @pytest.mark.parametrize("name", BUSY)
 def test_busy_real_backgrounds_fail_uniformity(clean, name):
-    assert got(clean[name], "bg_uniformity").score > default_max("uniformity")
+    assert measured(clean[name], "bg_uniformity").score > default_max("uniformity")
 
 
 @pytest.mark.parametrize("name", PLAIN + BUSY)
@@ -152,9 +142,9 @@ def test_person_over_a_plain_colour_passes_and_over_texture_or_scenery_fails(cle
     limit = default_max("uniformity")
     a = clean[name]
     for colour in ((235, 235, 235), (67, 142, 219)):
-        assert got(composites[name, colour], "bg_uniformity").score <= limit / 2
+        assert measured(composites[name, colour], "bg_uniformity").score <= limit / 2
     for backdrop in (texture(a.height, a.width, amplitude=15), scenery(faces_dir, a.height, a.width)):
-        m = got(analysis_of(tf.composite(a.rgb, a.person_mask, backdrop)), "bg_uniformity")
+        m = measured(analysis_of(tf.composite(a.rgb, a.person_mask, backdrop)), "bg_uniformity")
         assert m.score > limit and m.value["residual_de"] > 10
 
 
@@ -162,17 +152,17 @@ def test_gradients_score_by_strength(clean):
     """The deliberate blue-to-white gradient of hivision_idphoto_1 passes (it is the colour check's
     business); a black-to-white one over the same person fails."""
     a = clean["hivision_idphoto_1.jpg"]
-    soft = got(a, "bg_uniformity")
+    soft = measured(a, "bg_uniformity")
     assert soft.score <= default_max("uniformity") and soft.value["gradient_de"] > 10
     steep = vertical_gradient(a.height, a.width, (30, 30, 30), (255, 255, 255))
-    hard = got(analysis_of(tf.composite(a.rgb, a.person_mask, steep)), "bg_uniformity")
+    hard = measured(analysis_of(tf.composite(a.rgb, a.person_mask, steep)), "bg_uniformity")
     assert hard.score > default_max("uniformity") and hard.value["gradient_de"] > soft.value["gradient_de"] + 10
 
 
 # --- bg_shadow ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", PLAIN)
 def test_clean_plain_backgrounds_have_no_shadow(clean, name):
-    assert got(clean[name], "bg_shadow").score <= default_max("bg_shadow")
+    assert measured(clean[name], "bg_shadow").score <= default_max("bg_shadow")
 
 
 @pytest.mark.parametrize("name", PLAIN)
@@ -180,31 +170,31 @@ def test_clean_plain_backgrounds_have_no_shadow(clean, name):
 def test_a_soft_shadow_beside_the_head_fails(clean, name, side):
     a = clean[name]
     shaded = analysis_of(cast_shadow(a.rgb, a.person_mask, a.face_rect, 0.6, side))
-    assert got(shaded, "bg_shadow").score > default_max("bg_shadow")
+    assert measured(shaded, "bg_shadow").score > default_max("bg_shadow")
 
 
 @pytest.mark.parametrize("name", BUSY)
 def test_shadow_on_other_subjects_composited_over_plain_backdrops(composites, name):
     for colour in ((235, 235, 235), (67, 142, 219)):
         a = composites[name, colour]
-        assert got(a, "bg_shadow").score <= default_max("bg_shadow")
+        assert measured(a, "bg_shadow").score <= default_max("bg_shadow")
         shaded = analysis_of(cast_shadow(a.rgb, a.person_mask, a.face_rect, 0.6))
-        assert got(shaded, "bg_shadow").score > default_max("bg_shadow")
+        assert measured(shaded, "bg_shadow").score > default_max("bg_shadow")
 
 
 # --- clothes_similar ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", PLAIN + BUSY)
 def test_clean_photos_clothes_stand_out(clean, name):
-    assert got(clean[name], "clothes_similar").score <= default_max("clothes_similar")
+    assert measured(clean[name], "clothes_similar").score <= default_max("clothes_similar")
 
 
 @pytest.mark.parametrize("name", SOLID_CLOTHES)
 def test_backdrop_in_the_clothes_own_colour_fails_and_a_contrasting_one_passes(clean, name):
     a = clean[name]
-    own = got(analysis_of(tf.composite(a.rgb, a.person_mask, clothes_colour(a))), "clothes_similar")
+    own = measured(analysis_of(tf.composite(a.rgb, a.person_mask, clothes_colour(a))), "clothes_similar")
     assert own.score > default_max("clothes_similar") and own.value < 8
     contrast = (255, 255, 255) if clothes_colour(a).mean() < 128 else (20, 40, 120)
-    far = got(analysis_of(tf.composite(a.rgb, a.person_mask, contrast)), "clothes_similar")
+    far = measured(analysis_of(tf.composite(a.rgb, a.person_mask, contrast)), "clothes_similar")
     assert far.score < own.score - 40 and far.value > own.value + 20
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from checker import detectors, rules
+from checker import detectors
 from checker.context import Analysis
 
 from . import transforms as tf
-from .conftest import analysis_of
+from .conftest import analysis_of, default_max, measured
 
 # Frontal subjects with both shoulders in the frame.
 FRONTAL = ["hivision_idphoto_0.jpg", "hivision_idphoto_1.jpg", "hivision_idphoto_2.jpg", "hivision_idphoto_3.jpg",
@@ -56,16 +56,6 @@ def recolour_clothes(a: Analysis) -> np.ndarray:
     return out.round().astype(np.uint8)
 
 
-# --- helpers -------------------------------------------------------------------------------------------
-def got(a: Analysis, name: str) -> detectors.Measure:
-    m = detectors.measure(a, [name])[name]
-    assert m.ok, m.error
-    return m
-
-
-def default_max(check: str) -> float:
-    return float(rules.load_rules()[check].default["max"])
-
 
 @pytest.fixture(scope="module")
 def clean(face_rgb):
@@ -75,15 +65,15 @@ def clean(face_rgb):
 # --- shoulder_equal --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", FRONTAL)
 def test_level_shoulders_pass(clean, name):
-    m = got(clean[name], "shoulder_equal")
+    m = measured(clean[name], "shoulder_equal")
     assert m.score <= default_max("shoulder_equal") and abs(m.value) < 5
 
 
 @pytest.mark.parametrize("name", ROOMY)
 @pytest.mark.parametrize("degrees", [12, -12])
 def test_a_rotated_photo_has_tilted_shoulders(clean, face_rgb, name, degrees):
-    base = got(clean[name], "shoulder_equal").value
-    m = got(analysis_of(tf.rotate(face_rgb(name), degrees)), "shoulder_equal")
+    base = measured(clean[name], "shoulder_equal").value
+    m = measured(analysis_of(tf.rotate(face_rgb(name), degrees)), "shoulder_equal")
     assert m.score > default_max("shoulder_equal")
     # the image turns counter-clockwise: the tilt (clockwise positive) moves against it, by at least
     # two thirds of the turn (the estimate runs high on steep shoulders, never low)
@@ -99,8 +89,9 @@ def test_a_shoulder_turned_out_of_a_tight_frame_is_not_judged(face_rgb, name):
 @pytest.mark.parametrize("name", FRONTAL[:6])
 @pytest.mark.parametrize("dx, dy", [(12, 8), (-10, -6)])
 def test_moving_the_photo_does_not_change_the_tilt(clean, face_rgb, name, dx, dy):
-    base = got(clean[name], "shoulder_equal").value
-    assert got(analysis_of(tf.shift(face_rgb(name), dx, dy)), "shoulder_equal").value == pytest.approx(base, abs=1.5)
+    base = measured(clean[name], "shoulder_equal").value
+    moved = analysis_of(tf.shift(face_rgb(name), dx, dy))
+    assert measured(moved, "shoulder_equal").value == pytest.approx(base, abs=1.5)
 
 
 # --- shoulders in the frame, body to the bottom edge ------------------------------------------------------
@@ -116,41 +107,41 @@ def test_clean_photos_show_shoulders_and_reach_the_bottom(clean, name):
 @pytest.mark.parametrize("name", FRONTAL)
 def test_a_crop_just_below_the_chin_misses_the_shoulders(clean, name):
     cut = analysis_of(crop_below_chin(clean[name], 0.1))
-    m = got(cut, "missing_shoulder")
+    m = measured(cut, "missing_shoulder")
     assert m.score > default_max("missing_shoulder") and m.value["below_chin"] < 0.2
-    assert got(cut, "body_incomplete").score >= m.score
+    assert measured(cut, "body_incomplete").score >= m.score
 
 
 @pytest.mark.parametrize("name", FRONTAL)
 def test_padding_under_the_body_leaves_it_hanging(clean, name):
     a = clean[name]
     padded = analysis_of(pad_bottom(a, 0.1))
-    m = got(padded, "lower_body_hanging")
+    m = measured(padded, "lower_body_hanging")
     assert m.score > default_max("lower_body_hanging")
     assert m.value == pytest.approx(0.1 * a.height, abs=10)  # the padding, in pixels (view rows are 2-4 px)
-    incomplete = got(padded, "body_incomplete")
+    incomplete = measured(padded, "body_incomplete")
     assert incomplete.value == "lower_body_hanging" and incomplete.score == m.score
 
 
 @pytest.mark.parametrize("name", FRONTAL)
 def test_shoulder_width_ratio_follows_known_side_padding(clean, name):
     a = clean[name]
-    base = got(a, "shoulder_width_ratio").value
+    base = measured(a, "shoulder_width_ratio").value
     assert 40 <= base <= 100
     each = a.width // 4  # the photo grows by half its width, the shoulders stay
-    wide = got(analysis_of(pad_sides(a, each)), "shoulder_width_ratio").value
+    wide = measured(analysis_of(pad_sides(a, each)), "shoulder_width_ratio").value
     assert wide == pytest.approx(base * a.width / (a.width + 2 * each), abs=2.5)
 
 
 # --- bare shoulders ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", FRONTAL + ["hivision_test2_png.jpg"])
 def test_clothed_shoulders_pass(clean, name):
-    assert got(clean[name], "bare_shouldered").score <= default_max("bare_shouldered")
+    assert measured(clean[name], "bare_shouldered").score <= default_max("bare_shouldered")
 
 
 @pytest.mark.parametrize("name", FRONTAL)
 def test_clothes_in_the_subjects_skin_colour_fail(clean, name):
-    m = got(analysis_of(recolour_clothes(clean[name])), "bare_shouldered")
+    m = measured(analysis_of(recolour_clothes(clean[name])), "bare_shouldered")
     assert m.score > default_max("bare_shouldered") and m.value > 0.5
 
 
@@ -158,8 +149,8 @@ def test_clothes_in_the_subjects_skin_colour_fail(clean, name):
 @pytest.mark.parametrize("name", ["hivision_idphoto_0.jpg", "hivision_test0.jpg", "hivision_test1_webp.jpg",
                                   "obama.jpg"])
 def test_a_rotated_body_scores_higher_posture(clean, face_rgb, name):
-    base = got(clean[name], "body_posture")
+    base = measured(clean[name], "body_posture")
     assert base.score <= default_max("body_posture")
     for degrees in (20, -20):
-        turned = got(analysis_of(tf.rotate(face_rgb(name), degrees)), "body_posture")
+        turned = measured(analysis_of(tf.rotate(face_rgb(name), degrees)), "body_posture")
         assert turned.score > base.score + 20
