@@ -6,8 +6,10 @@ lock (gunicorn's sync workers never contend for it; threaded callers simply queu
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +25,27 @@ def _solutions():
     import mediapipe as mp  # heavy: imported when the first model is built, never at import time
 
     return mp.solutions
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence the native libraries' start-up chatter (TFLite delegate notices, absl warnings that
+    bypass GLOG_minloglevel) while a graph is built and first run. Python exceptions still raise."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+_BLANK = np.full((256, 256, 3), 128, np.uint8)
 
 
 @dataclass(frozen=True)
@@ -55,8 +78,11 @@ class FaceDetector:
 
     def __init__(self) -> None:
         fd = _solutions().face_detection
-        self._full = fd.FaceDetection(model_selection=1, min_detection_confidence=self.FULL_MIN_SCORE)
-        self._short = fd.FaceDetection(model_selection=0, min_detection_confidence=self.SHORT_MIN_SCORE)
+        with _quiet_native_stderr():
+            self._full = fd.FaceDetection(model_selection=1, min_detection_confidence=self.FULL_MIN_SCORE)
+            self._short = fd.FaceDetection(model_selection=0, min_detection_confidence=self.SHORT_MIN_SCORE)
+            self._full.process(_BLANK)  # first runs allocate the interpreters' buffers
+            self._short.process(_BLANK)
         self._lock = threading.Lock()
 
     def detect(self, rgb: np.ndarray) -> list[FaceBox]:
@@ -90,9 +116,12 @@ class FaceMesh:
     CROP_SCALE = 2.0
 
     def __init__(self) -> None:
-        self._mesh = _solutions().face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
-        )
+        with _quiet_native_stderr():
+            self._mesh = _solutions().face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
+            )
+            self._mesh.process(_BLANK)
+        self._seen_face = False
         self._lock = threading.Lock()
 
     def landmarks(self, rgb: np.ndarray, box: FaceBox) -> np.ndarray | None:
@@ -104,7 +133,10 @@ class FaceMesh:
         x1, y1 = int(min(w, cx + half)), int(min(h, cy + half))
         crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
         with self._lock:
-            result = self._mesh.process(crop)
+            # The graph warns once, on its first face, about its ROI projection: keep that out of logs.
+            with _quiet_native_stderr() if not self._seen_face else contextlib.nullcontext():
+                result = self._mesh.process(crop)
+            self._seen_face = self._seen_face or bool(result.multi_face_landmarks)
         if not result.multi_face_landmarks:
             return None
         cw, ch = x1 - x0, y1 - y0
@@ -120,7 +152,9 @@ class PersonSegmenter:
     """Selfie segmentation (general model): a soft person mask at image resolution."""
 
     def __init__(self) -> None:
-        self._seg = _solutions().selfie_segmentation.SelfieSegmentation(model_selection=0)
+        with _quiet_native_stderr():
+            self._seg = _solutions().selfie_segmentation.SelfieSegmentation(model_selection=0)
+            self._seg.process(_BLANK)
         self._lock = threading.Lock()
 
     def mask(self, rgb: np.ndarray) -> np.ndarray:
@@ -135,7 +169,9 @@ class PoseEstimator:
     """BlazePose full (model_complexity=1, the only one in the wheel): 33 body landmarks."""
 
     def __init__(self) -> None:
-        self._pose = _solutions().pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=False)
+        with _quiet_native_stderr():
+            self._pose = _solutions().pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=False)
+            self._pose.process(_BLANK)
         self._lock = threading.Lock()
 
     def landmarks(self, rgb: np.ndarray) -> np.ndarray | None:
