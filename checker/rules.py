@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -419,8 +419,3 @@ def evaluate(the_plan: Plan, measures: Mapping[str, Measure]) -> Verdicts:
                 "message_zh": _render(rule.message["zh"], rule, shown, th, "zh"),
             })
     return Verdicts(result, values, failures, not_checked)
-
-
-def rules_for(names: Iterable[str]) -> list[Rule]:
-    rules = load_rules()
-    return [rules[n] for n in names]

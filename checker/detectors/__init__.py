@@ -49,7 +49,6 @@ class Detector:
 
 
 _BY_MEASURE: dict[str, Detector] = {}
-_DETECTORS: dict[str, Detector] = {}
 
 
 def detector(*produces: str) -> Callable[[DetectorFn], DetectorFn]:
@@ -65,7 +64,6 @@ def detector(*produces: str) -> Callable[[DetectorFn], DetectorFn]:
             if name in _BY_MEASURE:
                 raise ValueError(f"measure {name!r} is produced by both {_BY_MEASURE[name].name} and {det.name}")
             _BY_MEASURE[name] = det
-        _DETECTORS[det.name] = det
         return fn
 
     return wrap
@@ -87,11 +85,6 @@ def _load_all() -> None:
 def known_measures() -> list[str]:
     _load_all()
     return sorted(_BY_MEASURE)
-
-
-def detectors() -> list[Detector]:
-    _load_all()
-    return list(_DETECTORS.values())
 
 
 def measure(analysis: Analysis, names: Iterable[str]) -> dict[str, Measure]:

@@ -7,10 +7,8 @@ loudly, and a model whose weights are missing raises MODEL_UNAVAILABLE.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import CheckerError
@@ -35,11 +33,6 @@ def register(name: str) -> Callable[[T], T]:
         return cls
 
     return wrap
-
-
-def names() -> list[str]:
-    _import_backends()
-    return sorted(_REGISTRY)
 
 
 def get(name: str) -> Any:
@@ -67,12 +60,6 @@ def warm_up(model_names: Iterable[str] = DEFAULT_MODELS) -> None:
     """Load models now (gunicorn calls this once per worker before it serves)."""
     for name in model_names:
         get(name)
-
-
-def models_dir() -> Path | None:
-    """Folder of optional weight files, from CHECKER_MODELS_DIR."""
-    value = os.environ.get("CHECKER_MODELS_DIR")
-    return Path(value) if value else None
 
 
 def _import_backends() -> None:
