@@ -17,7 +17,7 @@ import numpy as np
 from . import models
 from .errors import CheckerError
 from .imaging import Photo
-from .models.mediapipe_backend import FaceBox
+from .models.types import FaceBox
 
 T = TypeVar("T")
 
@@ -59,8 +59,11 @@ class Crown:
 class Analysis:
     """One photo plus lazily computed, shared artefacts."""
 
-    def __init__(self, photo: Photo) -> None:
+    def __init__(self, photo: Photo, face_detector: str | None = None) -> None:
+        """``face_detector``: a face_detect_model value (mediapipe, mtcnn, retinaface-resnet50,
+        face_plusplus, yunet); the embedded mediapipe detector when None."""
         self.photo = photo
+        self.face_detector = models.face_detector_for(face_detector)
         self.rgb = photo.rgb
         self.height, self.width = photo.rgb.shape[:2]
 
@@ -75,7 +78,7 @@ class Analysis:
     @cached_property
     def faces(self) -> list[FaceBox]:
         """People's faces, largest first (tiny faces far behind the subject are left out)."""
-        found = models.get("face_detector").detect(self.rgb)
+        found = models.get(self.face_detector).detect(self.rgb)
         if not found:
             return []
         main_w = found[0].w

@@ -7,6 +7,8 @@ loudly, and a model whose weights are missing raises MODEL_UNAVAILABLE.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -62,7 +64,37 @@ def warm_up(model_names: Iterable[str] = DEFAULT_MODELS) -> None:
         get(name)
 
 
+# Seed 000's face_detect_model values (and our own) -> registry names.
+FACE_DETECTORS = {
+    "mediapipe": "face_detector",
+    "mtcnn": "mtcnn",
+    "retinaface-resnet50": "retinaface-resnet50",
+    "face_plusplus": "face_plusplus",
+    "yunet": "yunet",
+}
+
+
+def face_detector_for(choice: str | None) -> str:
+    """The registry name of a face_detect_model value (None: the embedded default)."""
+    if choice in (None, ""):
+        return FACE_DETECTORS["mediapipe"]
+    key = str(choice).strip().lower()
+    if key not in FACE_DETECTORS:
+        raise CheckerError("INVALID_ARGUMENT",
+                           f"face_detect_model {choice!r} is not one of {', '.join(FACE_DETECTORS)}")
+    return FACE_DETECTORS[key]
+
+
+_BACKENDS_IMPORTED = False
+
+
 def _import_backends() -> None:
     # Importing a backend module registers its classes; the heavy libraries they wrap are
     # imported inside the classes' constructors, not here.
-    from . import mediapipe_backend  # noqa: F401
+    global _BACKENDS_IMPORTED
+    if _BACKENDS_IMPORTED:
+        return
+    for mod in pkgutil.iter_modules(__path__):
+        if mod.name not in ("files", "types"):
+            importlib.import_module(f"{__name__}.{mod.name}")
+    _BACKENDS_IMPORTED = True

@@ -10,11 +10,11 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 
 from . import register
+from .types import FaceBox
 
 # mediapipe logs through glog/absl; keep worker logs readable.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -46,22 +46,6 @@ def _quiet_native_stderr() -> Iterator[None]:
 
 
 _BLANK = np.full((256, 256, 3), 128, np.uint8)
-
-
-@dataclass(frozen=True)
-class FaceBox:
-    """One detected face in pixel coordinates."""
-
-    x: float
-    y: float
-    w: float
-    h: float
-    score: float
-    keypoints: np.ndarray  # 6 x 2 px: right eye, left eye, nose tip, mouth, right ear, left ear (subject's)
-
-    @property
-    def center(self) -> tuple[float, float]:
-        return (self.x + self.w / 2, self.y + self.h / 2)
 
 
 @register("face_detector")
