@@ -69,6 +69,14 @@ class Photo:
     mode: str = "RGB"  # the file's own pixel mode (RGBA, L, P, CMYK, ...)
     bits: int = 8  # bits per channel in the file
     alpha: np.ndarray | None = field(default=None, repr=False)  # H x W uint8 when the file has one
+    straight: np.ndarray | None = field(default=None, repr=False)  # the RGB under that alpha, unflattened
+
+    def rgba(self) -> np.ndarray:
+        """H x W x 4 uint8 with straight alpha (opaque when the file has none): for generation
+        steps that take a transparent cut-out."""
+        if self.alpha is None:
+            return np.dstack([self.rgb, np.full(self.rgb.shape[:2], 255, np.uint8)])
+        return np.dstack([self.straight, self.alpha])
 
     @property
     def width(self) -> int:
@@ -145,7 +153,7 @@ def load_photo(data: bytes, *, limits: Limits | None = None) -> Photo:
         except Exception as exc:  # truncated or damaged data; PIL raises many types here
             raise CheckerError("CORRUPT_IMAGE", f"the {fmt} data is damaged: {exc}") from exc
     _check_size(img.size, limits)
-    rgb, alpha = _to_rgb(img)
+    rgb, alpha, straight = _to_rgb(img)
     return Photo(
         rgb=rgb,
         format=fmt,
@@ -154,6 +162,7 @@ def load_photo(data: bytes, *, limits: Limits | None = None) -> Photo:
         mode=mode,
         bits=bits,
         alpha=alpha,
+        straight=straight,
     )
 
 
@@ -185,23 +194,24 @@ def _bits_per_channel(img: Image.Image) -> int:
     return 8
 
 
-def _to_rgb(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+def _to_rgb(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """8-bit RGB with any alpha composited onto white (what a portal's viewer shows)."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
         peak = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
         gray = np.clip(arr * (255.0 / peak), 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2)), None
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2)), None, None
     has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
     if not has_alpha:
-        return np.ascontiguousarray(np.asarray(img.convert("RGB"))), None
+        return np.ascontiguousarray(np.asarray(img.convert("RGB"))), None, None
     rgba = np.asarray(img.convert("RGBA"))
     alpha = rgba[:, :, 3]
     if alpha.min() == 255:
-        return np.ascontiguousarray(rgba[:, :, :3]), None
+        return np.ascontiguousarray(rgba[:, :, :3]), None, None
     a = alpha[:, :, None].astype(np.float32) / 255.0
     flat = rgba[:, :, :3].astype(np.float32) * a + 255.0 * (1.0 - a)
-    return np.clip(flat + 0.5, 0, 255).astype(np.uint8), np.ascontiguousarray(alpha)
+    flat8 = np.clip(flat + 0.5, 0, 255).astype(np.uint8)
+    return flat8, np.ascontiguousarray(alpha), np.ascontiguousarray(rgba[:, :, :3])
 
 
 def _dpi(img: Image.Image) -> tuple[float, float] | None:

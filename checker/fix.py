@@ -1,0 +1,350 @@
+"""The auto-fix loop: check the photo, generate a compliant one for the spec, check the result.
+
+Generation reuses the check's Analysis (one face detection, one mesh per photo). What generation
+cannot repair (closed eyes, a mask, glare, blur, ...) is reported as unfixable, never hidden.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import colors, rules
+from .context import Analysis
+from .errors import CheckerError
+from .generate import crop
+from .imaging import Photo, load_photo
+from .pipeline import frame_for, run_check
+from .specs import Spec
+
+# Checks generation works on: size, format, file, framing, roll, background. A failure of any
+# other check is a property of the photographed person or scene and is reported as unfixable.
+REPAIRABLE = frozenset({
+    "photo_format", "file_size", "px_and_mm", "ppi", "face_center", "head_length", "head_occupy", "facial_width",
+    "face_width", "eye_space", "hairline_top", "chin_bottom", "eyes_center_left", "eyes_space_bottom",
+    "left_right_empty", "headpose_roll", "sight_line", "background_color", "uniformity", "bg_shadow",
+    "clothes_similar", "lower_body_hanging", "watermark_exist",
+})
+
+
+@dataclass
+class FixOptions:
+    """How to generate. Defaults follow the spec; every field is optional."""
+
+    bg: str | None = None  # background colour; default: the spec's allowed colour that stands out most
+    bg2: str | None = None  # bottom colour of a top-to-bottom gradient (seed 002 bg_color2)
+    render: int = 0  # 0 solid, 1 top-to-bottom gradient, 2 centre gradient
+    matting_model: str | None = None
+    face_detect_model: str | None = None
+    align: bool = True
+    bright: float = 0.0
+    smooth: float = 0.0
+    thin: float = 0.0
+    sharp: float = 0.0
+    size_px: tuple[int, int] | None = None  # overrides the spec's pixel size
+    dpi: int | None = None
+    format: str | None = None  # JPEG or PNG; default: the spec's first accepted format
+    quality: int | None = None
+    kb: int | None = None  # exact size in KB
+    min_bytes: int | None = None
+    max_bytes: int | None = None
+    label_text: str | None = None
+    label_height: int = 30
+    preview: bool = False
+    layout: str | None = None  # 5inch, 6inch, a4
+    layout_vertical: bool = False
+    layout_bg_color: str | None = None
+    layout_qr_code_data: str | None = None
+    layout_qr_code_size: int = 290
+    layout_label_text: str | None = None
+    crop_marks: bool = False
+    change_bg: bool = True  # False: keep the photo's own background (no matting)
+    windows: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)  # output px, see below
+    overrides: Mapping[str, Any] = field(default_factory=dict)  # seed 004 thresholds for both checks
+
+
+@dataclass
+class FixResult:
+    photo: bytes
+    format: str
+    size_px: tuple[int, int]
+    dpi: int
+    background: str  # hex of the background used
+    standard: np.ndarray  # RGBA at the output size (transparent background)
+    hd: np.ndarray  # RGBA of the same framing at the source's resolution
+    before: dict[str, Any]
+    after: dict[str, Any]
+    fixed: list[str]
+    unfixable: list[dict[str, Any]]
+    sheet: bytes | None = None
+    sheet_info: dict[str, Any] | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.after["check_result"] == 1
+
+
+def windows_for(spec: Spec, width: int, height: int, overrides: Mapping[str, Any],
+                extra: Mapping[str, tuple[float | None, float | None]] | None = None) -> crop.Windows:
+    """The spec's framing windows in output pixels, through the same rules the checker applies;
+    ``extra`` (seed 002's face-size constraints: head, face_width, crown_gap, eyes_above_bottom,
+    chin_gap) wins over them."""
+    photo_like = Photo(rgb=np.zeros((1, 1, 3), np.uint8), format="JPEG", file_size=0)
+    frame = frame_for(spec, photo_like, overrides)
+    frame = rules.Frame(width, height, frame.frame_w, frame.frame_h, dpi=frame.dpi, mm_w=frame.mm_w, mm_h=frame.mm_h)
+    active = rules.plan(spec.checks, overrides, frame).active
+
+    def window(check: str) -> tuple[float | None, float | None]:
+        if check not in active:
+            return (None, None)
+        th = active[check][1]
+        return (th.get("min"), th.get("max"))
+
+    extra = extra or {}
+    head = extra.get("head") or window("head_length")
+    if head[0] is None or head[1] is None:
+        head = (head[0] or 0.5 * height, head[1] or 0.8 * height)
+    eyes = window("eyes_space_bottom")
+    chin: tuple[float | None, float | None] = (window("chin_bottom")[0], None)
+    if "eyes_top" in extra:  # distances from the top edge -> above the bottom edge
+        eyes = _flip(extra["eyes_top"], height)
+    if "chin_top" in extra:
+        chin = _flip(extra["chin_top"], height)
+    return crop.Windows(
+        head=head, eyes_above_bottom=eyes, crown_gap=extra.get("crown_gap") or window("hairline_top"),
+        chin_gap_min=chin[0], chin_gap_max=chin[1], face_width=extra.get("face_width") or window("facial_width"),
+    )
+
+
+def _flip(window: tuple[float | None, float | None], height: int) -> tuple[float | None, float | None]:
+    lo, hi = window
+    return (None if hi is None else height - hi, None if lo is None else height - lo)
+
+
+def output_size(spec: Spec, opts: FixOptions) -> tuple[int, int]:
+    if opts.size_px:
+        w, h = (int(v) for v in opts.size_px)
+        if not (9 <= w <= 4096 and 9 <= h <= 4096):
+            raise CheckerError("INVALID_ARGUMENT", f"the output size {w}x{h} px is outside 9-4096 px")
+        return w, h
+    return spec.size_px
+
+
+def choose_background(spec: Spec, opts: FixOptions, rgb: np.ndarray, alpha: np.ndarray, a: Analysis) -> str:
+    """The colour asked for, else the spec's allowed colour furthest (CIEDE2000) from the clothes,
+    else white."""
+    if opts.bg:
+        return colors.to_hex(colors.parse_color(opts.bg))
+    allowed = list(spec.background_colors) or ["white"]
+    if len(allowed) == 1:
+        return colors.to_hex(colors.parse_color(allowed[0]))
+    rows = np.arange(alpha.shape[0])[:, None]
+    below = (alpha > 0.9) & (rows > a.chin_y + 0.3 * a.face_width)
+    if below.sum() < 50:
+        return colors.to_hex(colors.parse_color(allowed[0]))
+    clothes = colors.rgb_to_lab(np.median(rgb[below], axis=0))
+    return max((colors.to_hex(colors.parse_color(c)) for c in allowed),
+               key=lambda h: colors.delta_e(clothes, colors.rgb_to_lab(colors.parse_color(h))))
+
+
+def fix(photo: Photo, spec: Spec, opts: FixOptions | None = None) -> FixResult:
+    """Check ``photo`` against ``spec``, generate the spec's photo from it, check that again."""
+    from .generate import background, beauty, filesize, layout, matting, watermark
+
+    opts = opts or FixOptions()
+    t: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        t[name] = round((now - clock) * 1000, 1)
+        clock = now
+
+    a = Analysis(photo, face_detector=opts.face_detect_model)
+    before = run_check(photo, spec, opts.overrides, analysis=a)
+    lap("check_before")
+    if opts.change_bg:
+        alpha = matting.person_alpha(a, opts.matting_model)
+    else:  # the photo's own background stays; only the frame's padding takes the colour
+        alpha = np.ones(a.rgb.shape[:2], np.float32)
+    lap("matting")
+    rgb = a.rgb
+    if any((opts.bright, opts.smooth, opts.thin, opts.sharp)):
+        rgb, alpha = beauty.apply_beauty(rgb, a.mesh, bright=opts.bright, smooth=opts.smooth, thin=opts.thin,
+                                         sharp=opts.sharp, alpha=alpha)
+        lap("beauty")
+    bg = choose_background(spec, opts, rgb, alpha, a)
+    fg = matting.estimate_foreground(rgb, alpha) if opts.change_bg else rgb
+    lap("foreground")
+    subject = crop.subject_from(a, alpha, fg)
+    if opts.align:
+        subject, _ = crop.align_roll(subject, a.mesh[:, :2])
+    width, height = output_size(spec, opts)
+    wins = windows_for(spec, width, height, opts.overrides, opts.windows)
+    placement = crop.place_for_windows(subject, width, height, wins)
+    standard = crop.render(subject, placement)
+    hd = crop.render(subject, placement.at_native())
+    lap("crop")
+    out_rgb = background.compose(standard, bg, render=opts.render, color2=opts.bg2)
+    if opts.label_text:
+        out_rgb = watermark.add_label(out_rgb, opts.label_text, height=opts.label_height)
+    if opts.preview:
+        out_rgb = watermark.preview_watermark(out_rgb)
+    lap("background")
+    fmt = (opts.format or _first_format(spec)).upper()
+    dpi = int(opts.dpi or spec.dpi)
+    window = _file_window(spec, opts)
+    encoded = filesize.encode(out_rgb, fmt=fmt, dpi=dpi, quality=opts.quality, kb=opts.kb,
+                              min_bytes=window[0], max_bytes=window[1], allow_resize=False)
+    data = encoded.data
+    lap("encode")
+    after = run_check(load_photo(data), spec, _after_overrides(opts, width, height))
+    lap("check_after")
+    sheet = sheet_info = None
+    if opts.layout:
+        sheet_rgb, sheet_info = layout.layout_sheet(
+            np.asarray(load_photo(data).rgb), photo_mm=_print_mm(spec, width, height, dpi), dpi=dpi, paper=opts.layout,
+            vertical=opts.layout_vertical, canvas_color=opts.layout_bg_color, crop_marks=opts.crop_marks,
+            qr_data=opts.layout_qr_code_data, qr_size=opts.layout_qr_code_size, label_text=opts.layout_label_text)
+        sheet = filesize.encode(sheet_rgb, fmt="JPEG", dpi=dpi, quality=95).data
+        lap("layout")
+    fixed, unfixable = _classify(before, after)
+    return FixResult(photo=data, format=fmt, size_px=(width, height), dpi=dpi, background=bg, standard=standard,
+                     hd=hd, before=before, after=after, fixed=fixed, unfixable=unfixable, sheet=sheet,
+                     sheet_info=sheet_info, timings_ms=t)
+
+
+def _first_format(spec: Spec) -> str:
+    formats = spec.checks.get("photo_format", {}).get("one_of") or rules.load_rules()["photo_format"].default["one_of"]
+    return str(formats[0])
+
+
+def _file_window(spec: Spec, opts: FixOptions) -> tuple[int | None, int | None]:
+    if opts.quality is not None or opts.kb is not None:
+        return (None, None)
+    spec_window = spec.checks.get("file_size", {})
+    lo = opts.min_bytes if opts.min_bytes is not None else _bytes(spec_window.get("min"))
+    hi = opts.max_bytes if opts.max_bytes is not None else _bytes(spec_window.get("max"))
+    return lo, hi
+
+
+def _bytes(literal: Any) -> int | None:
+    if literal is None:
+        return None
+    rule = rules.load_rules()["file_size"]
+    frame = rules.Frame(1, 1, 1, 1)
+    return int(rules.to_number(literal, rule, frame, bare="native"))
+
+
+def _after_overrides(opts: FixOptions, width: int, height: int) -> dict[str, Any]:
+    """The re-check judges the size actually asked for (a request's own px size included)."""
+    out = dict(opts.overrides)
+    if opts.size_px:
+        out.setdefault("width_px", width)
+        out.setdefault("height_px", height)
+    return out
+
+
+def _print_mm(spec: Spec, width: int, height: int, dpi: int) -> tuple[float, float]:
+    if spec.size_mm and (width, height) == tuple(spec.size_px) and "discrepancy" not in spec.raw:
+        return (float(spec.size_mm[0]), float(spec.size_mm[1]))
+    return (width / dpi * 25.4, height / dpi * 25.4)
+
+
+def _classify(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    def failing(report: dict[str, Any]) -> dict[str, str]:
+        out = {f["check"]: f["message"] for f in report["failures"]}
+        out.update({n["check_param"]: n["param_message"] for n in report["not_check_result"]})
+        return out
+
+    was, still = failing(before), failing(after)
+    fixed = sorted(c for c in was if c not in still)
+    unfixable = [{"check": c, "message": m, "repairable": c in REPAIRABLE} for c, m in sorted(still.items())]
+    return fixed, unfixable
+
+
+# --- request parameters (seed 002 names) -> options ---------------------------------------------------
+_LAYOUT_PAPERS = ("5inch", "6inch", "a4")
+
+
+def options_from_params(params: Mapping[str, Any]) -> FixOptions:
+    """FixOptions from seed 002's task parameters (and a few plain aliases: bg, width, height).
+
+    Unknown clothes and other options this service does not offer are refused, not ignored."""
+    from .web.inputs import get_bool, get_float, get_int, get_str
+
+    p = dict(params)
+    if get_str(p, "clothes_id"):
+        raise CheckerError("INVALID_ARGUMENT", "clothes_id (outfit change) is not offered by this service")
+    size = None
+    px_w = get_int(p, "px_width", get_int(p, "width", None, lo=9, hi=4096), lo=9, hi=1800)
+    px_h = get_int(p, "px_height", get_int(p, "height", None, lo=9, hi=4096), lo=9, hi=1800)
+    mm_w, mm_h = get_int(p, "mm_width", None, lo=1, hi=179), get_int(p, "mm_height", None, lo=1, hi=179)
+    dpi = get_int(p, "dpi", None, lo=10, hi=1000)
+    if (px_w is None) != (px_h is None) or (mm_w is None) != (mm_h is None):
+        raise CheckerError("INVALID_ARGUMENT", "give both px_width and px_height (or both mm_width and mm_height)")
+    if px_w is not None:
+        size = (px_w, px_h)
+    elif mm_w is not None:
+        d = dpi or 300
+        size = (round(mm_w / 25.4 * d), round(mm_h / 25.4 * d))
+
+    def factor(flag: str, name: str) -> float:
+        return get_float(p, name, 0.5, lo=0.0, hi=1.0) if get_bool(p, flag, False) else 0.0
+
+    layout = None
+    if get_bool(p, "layout", False) or get_str(p, "layout", "") in _LAYOUT_PAPERS:
+        layout = (get_str(p, "layout_size") or (p["layout"] if p.get("layout") in _LAYOUT_PAPERS else "5inch")).lower()
+        if layout not in _LAYOUT_PAPERS:
+            raise CheckerError("INVALID_ARGUMENT", f"layout_size must be one of {', '.join(_LAYOUT_PAPERS)}")
+    quality = get_int(p, "quality", None, lo=1, hi=100)
+    return FixOptions(
+        bg=get_str(p, "bg_color") or get_str(p, "bg"), bg2=get_str(p, "bg_color2"),
+        render=get_int(p, "render", 1 if get_str(p, "bg_color2") else 0, lo=0, hi=2),
+        matting_model=get_str(p, "human_matting_model"), face_detect_model=get_str(p, "face_detect_model"),
+        align=get_bool(p, "face_alignment", get_bool(p, "face_align", True)),
+        bright=factor("auto_bright", "bright_factor"), smooth=factor("auto_smooth", "smooth_factor"),
+        thin=factor("auto_thin_face", "thin_face_factor"), sharp=factor("auto_sharp", "sharp_factor"),
+        size_px=size, dpi=dpi, format=get_str(p, "format"), quality=quality, kb=get_int(p, "kb", None, lo=1),
+        min_bytes=None if quality else get_int(p, "min_file_size", None, lo=0),
+        max_bytes=None if quality else get_int(p, "max_file_size", None, lo=1),
+        label_text=get_str(p, "label_text") if get_bool(p, "add_label", False) else None,
+        label_height=get_int(p, "label_height", 30, lo=8, hi=400), preview=get_bool(p, "preview", False),
+        layout=layout, layout_vertical=get_bool(p, "layout_vertical", False),
+        layout_bg_color=get_str(p, "layout_bg_color"), layout_qr_code_data=get_str(p, "layout_qr_code_data"),
+        layout_qr_code_size=get_int(p, "layout_qr_code_size", 290, lo=20, hi=2000),
+        layout_label_text=get_str(p, "layout_label_text"), crop_marks=get_bool(p, "crop_marks", False),
+        change_bg=get_bool(p, "change_bg", True), windows=_face_windows(p),
+        overrides={k: v for k, v in p.items() if k in set(rules.param_names())},
+    )
+
+
+def _face_windows(p: Mapping[str, Any]) -> dict[str, tuple[float | None, float | None]]:
+    """Seed 002's face-size constraints (output pixels): an exact value or a min/max pair each.
+    Distances measured from the top edge become distances above the bottom edge later."""
+    from .web.inputs import get_int
+
+    def pair(name: str) -> tuple[float | None, float | None] | None:
+        exact = get_int(dict(p), name, None, lo=0)
+        lo = get_int(dict(p), f"min_{name}", None, lo=0)
+        hi = get_int(dict(p), f"max_{name}", None, lo=0)
+        if exact is not None:  # an exact size: allow one pixel each way
+            return (exact - 1.0, exact + 1.0)
+        return None if lo is None and hi is None else (lo, hi)
+
+    out: dict[str, tuple[float | None, float | None]] = {}
+    for key, name in (("face_width", "face_width"), ("head", "face_height"), ("crown_gap", "head_top")):
+        got = pair(name)
+        if got:
+            out[key] = got
+    for key, name in (("chin_top", "chin_top"), ("eyes_top", "eyes_top")):
+        got = pair(name)
+        if got:
+            out[key] = got
+    return out

@@ -1,0 +1,315 @@
+"""Where the person goes in the output frame: roll alignment, the placement solvers and rendering.
+
+A placement is a uniform scale and an offset: output = scale * source + offset. It is never a
+stretch; where the frame reaches beyond the photo the output is transparent.
+
+Two solvers:
+- ``place_for_windows``: spec-driven (``fix``). The head height (crown from the matte, chin from
+  the mesh) and the eye line are put at the middle of the spec's windows, as far as the other
+  windows (space above the head, below the chin) allow.
+- ``place_hivision``: seed 000's ratios (head_measure_ratio, head_height_ratio,
+  top_distance_min/max) for the Hivision-compatible endpoints.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+from ..context import CHIN, FACE_LEFT, FACE_RIGHT, LEFT_IRIS, RIGHT_IRIS, Analysis
+from ..errors import CheckerError
+
+# The crown is read over this central share of the face's width (as the checker reads it).
+CROWN_COLUMNS = 0.6
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The person, in the pixels of ``rgb``: what the solvers need."""
+
+    rgb: np.ndarray  # H x W x 3 uint8
+    alpha: np.ndarray  # H x W float32 0-1
+    crown_y: float  # top of the hair
+    chin_y: float
+    eye_y: float  # the line through the iris centres
+    eye_x: float  # midpoint between the irises
+    face_cx: float  # midline between the cheeks
+    face_width: float
+    face_box: tuple[float, float, float, float]  # detector box x, y, w, h
+    body_bottom: float  # last row the person reaches
+    roll: float  # degrees the eye line is tilted (0 after alignment)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """output pixel = scale * source pixel + (tx, ty); the output is width x height."""
+
+    scale: float
+    tx: float
+    ty: float
+    width: int
+    height: int
+
+    def at_native(self) -> Placement:
+        """The same framing at the source's own resolution (the HD photo): no upscaling of the
+        source, and never smaller than this placement's output."""
+        if self.scale >= 1.0:
+            return self
+        k = 1.0 / self.scale
+        return Placement(1.0, self.tx * k, self.ty * k, round(self.width * k), round(self.height * k))
+
+
+def subject_from(a: Analysis, alpha: np.ndarray, rgb: np.ndarray | None = None) -> Subject:
+    """Measure the person of an Analysis with a matte (the photo's own pixels unless ``rgb`` is a
+    retouched copy of the same geometry)."""
+    mesh = a.mesh
+    eyes = (mesh[RIGHT_IRIS[0], :2] + mesh[LEFT_IRIS[0], :2]) / 2
+    dx, dy = mesh[LEFT_IRIS[0], :2] - mesh[RIGHT_IRIS[0], :2]
+    box = a.face
+    return _measured(
+        rgb if rgb is not None else a.rgb, alpha, points=mesh[:, :2],
+        face_box=(box.x, box.y, box.w, box.h), roll=float(np.degrees(np.arctan2(dy, dx))), eyes=eyes,
+    )
+
+
+def _measured(rgb: np.ndarray, alpha: np.ndarray, points: np.ndarray, face_box, roll: float,
+              eyes: np.ndarray) -> Subject:
+    left, right = points[FACE_RIGHT], points[FACE_LEFT]
+    face_w = float(np.linalg.norm(right - left))
+    face_cx = float((left[0] + right[0]) / 2)
+    return Subject(
+        rgb=rgb, alpha=alpha, crown_y=crown_of(alpha, face_cx, face_w, float(eyes[1])),
+        chin_y=float(points[CHIN, 1]), eye_y=float(eyes[1]), eye_x=float(eyes[0]), face_cx=face_cx,
+        face_width=face_w, face_box=tuple(float(v) for v in face_box), body_bottom=_body_bottom(alpha), roll=roll,
+    )
+
+
+def crown_of(alpha: np.ndarray, face_cx: float, face_w: float, eye_y: float) -> float:
+    """Top of the head from the matte, over the central columns of the face (10th percentile of
+    each column's first covered row, so one stray hair does not move it)."""
+    h, w = alpha.shape
+    half = max(1.0, face_w * CROWN_COLUMNS / 2)
+    x0, x1 = int(max(0, face_cx - half)), int(min(w, face_cx + half + 1))
+    band = alpha[: max(1, int(eye_y)), x0:x1] >= 0.5
+    has = band.any(axis=0)
+    if x1 <= x0 or not has.any():
+        raise CheckerError("CANNOT_FRAME", "the top of the head could not be found in the matte")
+    return float(np.percentile(np.argmax(band, axis=0)[has], 10))
+
+
+def _body_bottom(alpha: np.ndarray) -> float:
+    rows = np.flatnonzero((alpha >= 0.5).any(axis=1))
+    return float(rows[-1] + 1) if rows.size else float(alpha.shape[0])
+
+
+# --- roll alignment ------------------------------------------------------------------------------
+def align_roll(s: Subject, points: np.ndarray | None = None,
+               min_degrees: float = 0.5) -> tuple[Subject, np.ndarray | None]:
+    """Rotate the photo and matte about the eye midpoint so the eyes are level. The canvas grows
+    so no corner is lost; new pixels are transparent. ``points`` (N x 2) are carried along."""
+    if abs(s.roll) < min_degrees:
+        return s, points
+    h, w = s.alpha.shape
+    m = cv2.getRotationMatrix2D((s.eye_x, s.eye_y), s.roll, 1.0)
+    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ m.T
+    x0, y0 = np.floor(corners.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
+    m[:, 2] -= (x0, y0)
+    size = (int(x1 - x0), int(y1 - y0))
+    rgb = cv2.warpAffine(s.rgb, m, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    alpha = cv2.warpAffine(s.alpha, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+    def move(p: np.ndarray) -> np.ndarray:
+        return np.c_[p[:, :2], np.ones(len(p))] @ m.T
+
+    eye = move(np.array([[s.eye_x, s.eye_y]]))[0]
+    fx, fy, fw, fh = s.face_box
+    centre = move(np.array([[fx + fw / 2, fy + fh / 2]]))[0]
+    chin = move(np.array([[s.face_cx, s.chin_y]]))[0]
+    moved_points = move(points) if points is not None else None
+    if moved_points is None:
+        face_cx = float(eye[0])
+    else:
+        face_cx = float((moved_points[FACE_LEFT, 0] + moved_points[FACE_RIGHT, 0]) / 2)
+    chin_y = float(chin[1]) if moved_points is None else float(moved_points[CHIN, 1])
+    aligned = replace(
+        s, rgb=rgb, alpha=np.clip(alpha, 0, 1), eye_x=float(eye[0]), eye_y=float(eye[1]), face_cx=face_cx,
+        chin_y=chin_y, face_box=(float(centre[0] - fw / 2), float(centre[1] - fh / 2), fw, fh),
+        body_bottom=_body_bottom(alpha), roll=0.0,
+    )
+    aligned = replace(aligned, crown_y=crown_of(aligned.alpha, aligned.face_cx, s.face_width, aligned.eye_y))
+    return aligned, moved_points
+
+
+# --- spec-driven placement ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Windows:
+    """Allowed ranges in output pixels (None = open)."""
+
+    head: tuple[float, float]
+    eyes_above_bottom: tuple[float | None, float | None] = (None, None)
+    crown_gap: tuple[float | None, float | None] = (None, None)
+    chin_gap_min: float | None = None
+    face_width: tuple[float | None, float | None] = (None, None)
+    chin_gap_max: float | None = None
+
+
+def _mid(lo: float | None, hi: float | None) -> float | None:
+    if lo is None and hi is None:
+        return None
+    if lo is None:
+        return hi
+    if hi is None:
+        return lo
+    return (lo + hi) / 2
+
+
+def _scale_range(win: Windows, s: Subject) -> tuple[float, float]:
+    """Scales the size windows allow: head height, and face width where the spec gives one."""
+    head_src = s.chin_y - s.crown_y
+    lo, hi = win.head[0] / head_src, win.head[1] / head_src
+    f_lo, f_hi = win.face_width
+    if f_lo is not None or f_hi is not None:
+        flo = (f_lo if f_lo is not None else 0.0) / s.face_width
+        fhi = (f_hi if f_hi is not None else math.inf) / s.face_width
+        if max(lo, flo) <= min(hi, fhi):
+            lo, hi = max(lo, flo), min(hi, fhi)
+        else:  # the windows disagree for this person: the face width is the more specific rule
+            lo, hi = flo, (fhi if math.isfinite(fhi) else flo * 1.1)
+    return lo, hi
+
+
+def place_for_windows(s: Subject, width: int, height: int, win: Windows, steps: int = 81) -> Placement:
+    """Scale and offset putting head height (or face width) and eye line mid-window, within the
+    other windows.
+
+    For each candidate scale the size windows allow, the vertical offsets every window allows
+    form an interval; the chosen (scale, offset) is the one nearest the windows' midpoints (in
+    units of their widths). Where no offset satisfies every window, the one violating them least
+    is used, and the re-check says what is left."""
+    head_src = s.chin_y - s.crown_y
+    if head_src <= 1 or s.face_width <= 1:
+        raise CheckerError("CANNOT_FRAME", "the head is too small in the photo to frame it")
+    h_lo, h_hi = win.head
+    h_mid, h_span = (h_lo + h_hi) / 2, max(1.0, h_hi - h_lo)
+    f_mid = _mid(*win.face_width)
+    f_span = max(1.0, (win.face_width[1] - win.face_width[0]) if None not in win.face_width else h_span / 2)
+    e_lo, e_hi = win.eyes_above_bottom
+    e_mid = _mid(e_lo, e_hi)
+    e_span = max(1.0, (e_hi - e_lo) if e_lo is not None and e_hi is not None else h_span)
+    c_lo, c_hi = win.crown_gap
+    c_mid = _mid(c_lo, c_hi)
+    k_lo, k_hi = _scale_range(win, s)
+    best: tuple[float, float, float] | None = None  # cost, scale, ty
+    for k in np.linspace(k_lo, k_hi, steps):
+        lo, hi = -math.inf, math.inf
+        if e_hi is not None:  # eyes above bottom = height - (k * eye_y + ty)
+            lo = max(lo, height - e_hi - k * s.eye_y)
+        if e_lo is not None:
+            hi = min(hi, height - e_lo - k * s.eye_y)
+        if c_lo is not None:  # crown gap = k * crown_y + ty
+            lo = max(lo, c_lo - k * s.crown_y)
+        if c_hi is not None:
+            hi = min(hi, c_hi - k * s.crown_y)
+        if win.chin_gap_min is not None:  # chin gap = height - (k * chin_y + ty)
+            hi = min(hi, height - win.chin_gap_min - k * s.chin_y)
+        if win.chin_gap_max is not None:
+            lo = max(lo, height - win.chin_gap_max - k * s.chin_y)
+        if e_mid is not None:
+            want = height - e_mid - k * s.eye_y
+        elif c_mid is not None:
+            want = c_mid - k * s.crown_y
+        else:
+            want = (height - k * head_src) / 2 - k * s.crown_y
+        violation = max(0.0, lo - hi)
+        ty = min(max(want, lo), hi) if lo <= hi else (lo + hi) / 2
+        cost = ((k * head_src - h_mid) / h_span) ** 2
+        if f_mid is not None:
+            cost += 4 * ((k * s.face_width - f_mid) / f_span) ** 2  # spec-given: weighs more than the default
+        if e_mid is not None:
+            cost += ((height - (k * s.eye_y + ty) - e_mid) / e_span) ** 2
+        cost += 100.0 * (violation / h_span) ** 2
+        if best is None or cost < best[0]:
+            best = (cost, float(k), float(ty))
+    _, k, ty = best
+    return Placement(k, width / 2 - k * s.face_cx, ty, width, height)
+
+
+# --- seed 000 placement ---------------------------------------------------------------------------------
+def place_hivision(s: Subject, width: int, height: int, *, head_measure_ratio: float = 0.2,
+                   head_height_ratio: float = 0.45, top_distance_min: float = 0.10,
+                   top_distance_max: float = 0.12) -> Placement:
+    """Seed 000's framing: the face box covers ``head_measure_ratio`` of the photo's area, the face
+    centre sits ``head_height_ratio`` of the height from the top, the space above the head is
+    ``top_distance_min``-``top_distance_max`` of the height, and the body reaches the bottom."""
+    for name, v, lo, hi in (("head_measure_ratio", head_measure_ratio, 0.01, 1.0),
+                            ("head_height_ratio", head_height_ratio, 0.0, 1.0),
+                            ("top_distance_min", top_distance_min, 0.0, 1.0),
+                            ("top_distance_max", top_distance_max, 0.0, 1.0)):
+        if not lo < v <= hi and not (name != "head_measure_ratio" and v == 0):
+            raise CheckerError("INVALID_ARGUMENT", f"{name} must be in ({lo}, {hi}], got {v}")
+    if top_distance_min > top_distance_max:
+        raise CheckerError("INVALID_ARGUMENT", "top_distance_min is larger than top_distance_max")
+    fx, fy, fw, fh = s.face_box
+    crop_area = fw * fh / head_measure_ratio
+    crop_w = math.sqrt(crop_area * width / height)
+    crop_h = crop_w * height / width
+    k = width / crop_w
+    cx, cy = fx + fw / 2, fy + fh / 2
+    x0 = cx - crop_w / 2
+    y0 = cy - crop_h * head_height_ratio
+    gap = s.crown_y - y0
+    if gap > top_distance_max * crop_h:
+        y0 = s.crown_y - top_distance_max * crop_h
+    elif gap < top_distance_min * crop_h:
+        y0 = s.crown_y - top_distance_min * crop_h
+    # The body should reach the bottom edge: if the frame reaches below it, lift the frame,
+    # but not so far that the space above the head leaves its window.
+    below = y0 + crop_h - s.body_bottom
+    if below > 0:
+        room = top_distance_max * crop_h - (s.crown_y - y0)
+        y0 -= min(below, max(0.0, room))
+    return Placement(k, -k * x0, -k * y0, width, height)
+
+
+# --- rendering -----------------------------------------------------------------------------------------
+def render(s: Subject, p: Placement) -> np.ndarray:
+    """The placed person as RGBA (straight alpha), transparent where the frame leaves the photo.
+    Downscaling goes through an area filter; nothing is stretched."""
+    h, w = s.alpha.shape
+    # The source rectangle the output covers, padded by a pixel for interpolation.
+    sx0, sy0 = -p.tx / p.scale, -p.ty / p.scale
+    sx1, sy1 = sx0 + p.width / p.scale, sy0 + p.height / p.scale
+    ix0, iy0 = max(0, int(math.floor(sx0)) - 1), max(0, int(math.floor(sy0)) - 1)
+    ix1, iy1 = min(w, int(math.ceil(sx1)) + 1), min(h, int(math.ceil(sy1)) + 1)
+    out_rgb = np.zeros((p.height, p.width, 3), np.uint8)
+    out_a = np.zeros((p.height, p.width), np.float32)
+    if ix1 <= ix0 or iy1 <= iy0:
+        return np.dstack([out_rgb, out_a.astype(np.uint8)])
+    rgb = s.rgb[iy0:iy1, ix0:ix1]
+    alpha = s.alpha[iy0:iy1, ix0:ix1]
+    k = p.scale
+    if k < 1.0:
+        # Area-resize the source region first, then place it with a sub-pixel shift.
+        small = (max(1, round((ix1 - ix0) * k)), max(1, round((iy1 - iy0) * k)))
+        kx, ky = small[0] / (ix1 - ix0), small[1] / (iy1 - iy0)
+        rgb = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA)
+        alpha = cv2.resize(alpha, small, interpolation=cv2.INTER_AREA)
+        m = np.float32([[k / kx, 0, p.tx + k * ix0], [0, k / ky, p.ty + k * iy0]])
+        interp = cv2.INTER_LINEAR
+    else:
+        m = np.float32([[k, 0, p.tx + k * ix0], [0, k, p.ty + k * iy0]])
+        interp = cv2.INTER_CUBIC
+    out_rgb = cv2.warpAffine(rgb, m, (p.width, p.height), flags=interp, borderMode=cv2.BORDER_REPLICATE)
+    out_a = cv2.warpAffine(alpha, m, (p.width, p.height), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    a8 = np.clip(out_a * 255 + 0.5, 0, 255).astype(np.uint8)
+    return np.dstack([out_rgb, a8])
+
+
+def placed(value_y: float, p: Placement) -> float:
+    """A source row in output pixels."""
+    return p.scale * value_y + p.ty

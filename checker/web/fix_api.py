@@ -1,0 +1,51 @@
+"""POST /api/fix: check a photo, generate the spec's photo from it, check the result again."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify
+
+from ..errors import CheckerError
+from ..fix import fix, options_from_params
+from ..imaging import load_photo
+from ..specs import load_spec
+from .envelopes import check_api_error
+from .hivision_api import data_url
+from .inputs import request_image, request_params
+
+bp = Blueprint("fix_api", __name__, url_prefix="/api")
+bp.register_error_handler(CheckerError, check_api_error)
+
+
+@bp.post("/fix")
+def fix_photo():
+    """Multipart (file / input_image / image_file) or JSON (file / input_image_base64) with spec_id
+    and seed 002's generation options; answers the photo, the optional print sheet and both reports."""
+    params = request_params()
+    data = request_image(params, ("file", "input_image", "image_file"), ("file", "input_image_base64"))
+    spec_ref = params.pop("spec_id", None)
+    if spec_ref in (None, ""):
+        raise CheckerError("INVALID_ARGUMENT", "spec_id is required (GET /api/specs lists them)")
+    spec = load_spec(spec_ref)
+    result = fix(load_photo(data), spec, options_from_params(params))
+    body = {
+        "code": 200,
+        "spec_id": spec.id,
+        "name": spec.name,
+        "passed": result.passed,
+        "photo": data_url(result.photo, result.format),
+        "format": result.format,
+        "size_px": list(result.size_px),
+        "dpi": result.dpi,
+        "bytes": len(result.photo),
+        "background": result.background,
+        "fixed": result.fixed,
+        "unfixable": result.unfixable,
+        "before": result.before,
+        "after": result.after,
+        "timings_ms": result.timings_ms,
+        "request_id": g.request_id,
+    }
+    if result.sheet is not None:
+        body["sheet"] = data_url(result.sheet, "JPEG")
+        body["sheet_info"] = result.sheet_info
+    return jsonify(body)
