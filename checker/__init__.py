@@ -17,7 +17,8 @@ from .errors import CheckerError
 from .imaging import Limits, Photo, decode_base64, load_photo
 from .specs import Spec, list_specs, load_spec
 
-__all__ = ["CheckerError", "Photo", "Spec", "check", "list_specs", "load_photo", "load_spec", "read_photo"]
+__all__ = ["CheckerError", "FixOptions", "Photo", "Spec", "check", "fix", "generate", "layout", "list_specs",
+           "load_photo", "load_spec", "read_photo"]
 
 ImageInput = str | bytes | PathLike[str] | Photo
 
@@ -55,3 +56,47 @@ def check(image: ImageInput, spec: int | str | Spec, **overrides: Any) -> dict[s
 
     the_spec = spec if isinstance(spec, Spec) else load_spec(spec)
     return run_check(read_photo(image), the_spec, overrides)
+
+
+def fix(image: ImageInput, spec: int | str | Spec, options: Any = None, **params: Any) -> Any:
+    """Check a photo, generate the spec's photo from it and check the result again.
+
+    ``options``: a FixOptions; or seed 002's task parameters as keywords (``bg_color="438EDB"``,
+    ``layout=1``, ``layout_size="6inch"``, ``auto_smooth=1``, ``max_file_size=40960``, seed 004
+    thresholds...). Returns a FixResult: ``photo`` (encoded bytes), ``format``, ``size_px``,
+    ``dpi``, ``sheet`` (bytes or None), ``before`` and ``after`` (check reports), ``fixed`` (checks
+    repaired) and ``unfixable`` (checks still failing, each marked repairable or not by generation).
+    """
+    from .fix import fix as run_fix
+    from .fix import options_from_params
+
+    the_spec = spec if isinstance(spec, Spec) else load_spec(spec)
+    opts = options if options is not None else options_from_params(params)
+    return run_fix(read_photo(image), the_spec, opts)
+
+
+def generate(image: ImageInput, *, width: int = 295, height: int = 413, **kw: Any) -> Any:
+    """Seed 000's ID photo: the person cut out and framed by the Hivision ratios
+    (``head_measure_ratio``, ``head_height_ratio``, ``top_distance_min``/``max``), with
+    ``matting_model``, ``face_detect_model`` and ``align``. Returns an IDPhoto with RGBA arrays
+    ``standard`` (width x height) and ``hd`` (the same framing at the photo's own resolution)."""
+    from .generate.idphoto import make_idphoto
+
+    return make_idphoto(read_photo(image), width=width, height=height, **kw)
+
+
+def layout(image: ImageInput, **kw: Any) -> Any:
+    """A print sheet of one photo: ``paper`` (5inch, 6inch, a4 or (w_mm, h_mm)), ``photo_mm``,
+    ``dpi``, ``vertical``, ``crop_marks``, ``canvas_color``, ``qr_data``, ``label_text``. Returns
+    (sheet RGB array, info with the number of copies)."""
+    from .generate.layout import layout_sheet
+
+    return layout_sheet(read_photo(image).rgb, **kw)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FixOptions":  # imported lazily: the check path does not need the generation modules
+        from .fix import FixOptions
+
+        return FixOptions
+    raise AttributeError(name)
