@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 import checker
+from checker.cli_models import models_group
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -380,15 +381,7 @@ def batch(src_dir: str, spec: str, out_dir: str, layout: str | None, bg: str | N
     sys.exit(0 if ok == len(rows) else 1)
 
 
-def _register_models() -> None:
-    try:
-        from checker.cli_models import models_group
-    except ImportError:  # pragma: no cover - the verbs ship with the package
-        return
-    main.add_command(models_group, "models")
-
-
-_register_models()
+main.add_command(models_group, "models")
 
 if __name__ == "__main__":
     main()
