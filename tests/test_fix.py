@@ -1,0 +1,120 @@
+"""The auto-fix loop on real photos for many specs: size, dpi, format, file window, background, and
+the checker's geometry and background verdicts on the result."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import pytest
+
+import checker
+from checker import colors
+from checker.cli import main
+from checker.context import Analysis
+from checker.fix import FixOptions, fix, options_from_params
+from checker.imaging import load_photo
+from checker.specs import load_spec
+
+from . import transforms as tf
+from .conftest import encode
+
+# Specs of different sizes, aspect ratios, dpi, colours and file rules.
+SPECS = [1101, 1102, 1104, 1106, 1109, 2102, 2201, 3101, 3103, 3108, 3116, 4201, 4301, 5121, 5207, 5505, 5802, 6302,
+         7101, 7103, 7201, 7301, 7401, 7601, 7701]
+PHOTOS = ["hivision_test0.jpg", "hivision_test3.jpg", "hivision_idphoto_0.jpg"]
+GEOMETRY = ["face_center", "head_length", "hairline_top", "chin_bottom", "eyes_space_bottom", "facial_width"]
+BACKGROUND = ["background_color", "uniformity", "bg_shadow"]
+FILE = ["px_and_mm", "photo_format", "file_size"]
+
+
+@pytest.fixture(scope="module")
+def photos(face_bytes):
+    return {n: load_photo(face_bytes(n)) for n in PHOTOS}
+
+
+@pytest.mark.parametrize("spec_id", SPECS)
+def test_fix_meets_the_spec(photos, spec_id):
+    spec = load_spec(spec_id)
+    name = PHOTOS[SPECS.index(spec_id) % len(PHOTOS)]
+    result = fix(photos[name], spec)
+    out = load_photo(result.photo)
+    assert (out.width, out.height) == spec.size_px
+    assert out.dpi == pytest.approx((spec.dpi, spec.dpi), abs=0.5)
+    assert out.format == (spec.checks.get("photo_format", {}).get("one_of") or ["JPEG"])[0]
+    window = spec.checks.get("file_size", {})
+    if window:
+        assert window.get("min", 0) <= len(result.photo) <= window.get("max", 1 << 40)
+    failing = {c: result.after["result"].get(c) for c in GEOMETRY + BACKGROUND + FILE
+               if c in result.after["result"] and result.after["result"][c] != 1}
+    assert failing == {}, [f["message"] for f in result.after["failures"]]
+    if spec.background_colors:
+        allowed = [colors.to_hex(colors.parse_color(c)) for c in spec.background_colors]
+        assert result.background in allowed
+
+
+def test_what_generation_cannot_repair_is_reported(face_rgb):
+    # Dark lenses painted over the eyes: framing and background get fixed, sunglasses stay.
+    rgb = face_rgb("hivision_idphoto_2.jpg")
+    a = Analysis(load_photo(encode(rgb)))
+    lenses = tf.dark_lenses(rgb, a.mesh[[468, 473], :2], eye_width=float(abs(a.mesh[33, 0] - a.mesh[133, 0])))
+    result = fix(load_photo(encode(lenses, "JPEG", quality=95)), load_spec(1102))
+    assert "px_and_mm" in result.fixed
+    stuck = {u["check"]: u for u in result.unfixable}
+    assert "sunglasses" in stuck and stuck["sunglasses"]["repairable"] is False
+    assert not result.passed
+
+
+def test_a_tilted_photo_comes_out_level(face_rgb):
+    rgb = tf.rotate(face_rgb("hivision_idphoto_2.jpg"), 10)
+    result = fix(load_photo(encode(rgb, "JPEG", quality=95)), load_spec(1102))
+    assert result.before["result"]["headpose_roll"] == 0
+    assert result.after["result"]["headpose_roll"] == 1 and result.after["result"]["sight_line"] == 1
+    assert "headpose_roll" in result.fixed
+
+
+def test_seed_002_options(photos):
+    opts = options_from_params({"px_width": "300", "px_height": "400", "bg_color": "FF0000", "bg_color2": "FFFFFF",
+                                "quality": "80", "add_label": "1", "label_text": "NAME 2026", "layout": "1",
+                                "layout_size": "6inch", "dpi": "300"})
+    assert opts.size_px == (300, 400) and opts.render == 1 and opts.layout == "6inch" and opts.quality == 80
+    result = fix(photos["hivision_test0.jpg"], load_spec(1102), opts)
+    out = load_photo(result.photo)
+    assert (out.width, out.height) == (300, 400)
+    assert out.rgb[3, 3, 0] > 230 and out.rgb[3, 3, 1] < 40  # red at the top of the gradient
+    assert result.sheet is not None and result.sheet_info["copies"] >= 2
+    with pytest.raises(checker.CheckerError):
+        options_from_params({"clothes_id": "man_1"})
+
+
+def test_api_fix(client, face_bytes):
+    resp = client.post("/api/fix", data={"file": (io.BytesIO(face_bytes("hivision_test0.jpg")), "p.jpg"),
+                                         "spec_id": "schengen-visa", "layout": "1", "layout_size": "a4"},
+                       content_type="multipart/form-data")
+    body = resp.get_json()
+    assert resp.status_code == 200, body
+    photo = load_photo(base64.b64decode(body["photo"].split(",", 1)[1]))
+    assert (photo.width, photo.height) == (413, 531) and body["size_px"] == [413, 531]
+    assert body["sheet"].startswith("data:image/jpeg;base64,") and body["sheet_info"]["copies"] >= 20
+    assert body["before"]["result"]["px_and_mm"] == 0 and body["after"]["result"]["px_and_mm"] == 1
+    assert isinstance(body["unfixable"], list) and body["request_id"]
+    bad = client.post("/api/fix", json={"file": base64.b64encode(face_bytes("hivision_test0.jpg")).decode()})
+    assert bad.status_code == 400 and bad.get_json()["status"] == "INVALID_ARGUMENT"
+
+
+def test_cli_fix(runner, faces_dir, tmp_path):
+    out = tmp_path / "visa.jpg"
+    res = runner.invoke(main, ["fix", str(faces_dir / "hivision_test0.jpg"), "--spec", "7301", "-o", str(out),
+                               "--layout", "6inch", "--bg", "white", "--json"])
+    assert res.exit_code in (0, 1), res.output
+    report = json.loads(res.output)
+    assert load_photo(out.read_bytes()).width == 413 and report["photo"] == str(out)
+    assert (tmp_path / "visa_sheet.jpg").is_file() and report["background"] == "FFFFFF"
+    assert res.exit_code == (0 if report["passed"] else 1)
+
+
+def test_fix_options_are_validated(photos):
+    with pytest.raises(checker.CheckerError) as info:
+        fix(photos["hivision_test0.jpg"], load_spec(1102), FixOptions(bg="no-such-colour"))
+    assert info.value.status == "INVALID_ARGUMENT"
