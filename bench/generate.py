@@ -31,7 +31,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from checker import models
-    from checker.fix import fix
+    from checker.autofix import fix
     from checker.imaging import load_photo
     from checker.specs import load_spec
 

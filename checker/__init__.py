@@ -17,7 +17,7 @@ from .errors import CheckerError
 from .imaging import Limits, Photo, decode_base64, load_photo
 from .specs import Spec, list_specs, load_spec
 
-__all__ = ["CheckerError", "FixOptions", "Photo", "Spec", "check", "fix", "generate", "layout", "list_specs",
+__all__ = ["CheckerError", "FixOptions", "Photo", "Spec", "check", "fix", "idphoto", "layout", "list_specs",
            "load_photo", "load_spec", "read_photo"]
 
 ImageInput = str | bytes | PathLike[str] | Photo
@@ -67,15 +67,15 @@ def fix(image: ImageInput, spec: int | str | Spec, options: Any = None, **params
     ``dpi``, ``sheet`` (bytes or None), ``before`` and ``after`` (check reports), ``fixed`` (checks
     repaired) and ``unfixable`` (checks still failing, each marked repairable or not by generation).
     """
-    from .fix import fix as run_fix
-    from .fix import options_from_params
+    from .autofix import fix as run_fix
+    from .autofix import options_from_params
 
     the_spec = spec if isinstance(spec, Spec) else load_spec(spec)
     opts = options if options is not None else options_from_params(params)
     return run_fix(read_photo(image), the_spec, opts)
 
 
-def generate(image: ImageInput, *, width: int = 295, height: int = 413, **kw: Any) -> Any:
+def idphoto(image: ImageInput, *, width: int = 295, height: int = 413, **kw: Any) -> Any:
     """Seed 000's ID photo: the person cut out and framed by the Hivision ratios
     (``head_measure_ratio``, ``head_height_ratio``, ``top_distance_min``/``max``), with
     ``matting_model``, ``face_detect_model`` and ``align``. Returns an IDPhoto with RGBA arrays
@@ -96,7 +96,7 @@ def layout(image: ImageInput, **kw: Any) -> Any:
 
 def __getattr__(name: str) -> Any:
     if name == "FixOptions":  # imported lazily: the check path does not need the generation modules
-        from .fix import FixOptions
+        from .autofix import FixOptions
 
         return FixOptions
     raise AttributeError(name)

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import click
+import numpy as np
 
 import checker
 from checker.cli_models import models_group
@@ -249,7 +250,7 @@ def generate(photo: str, out: str, width: int, height: int, hd_out: str | None, 
     from checker.generate import background, filesize
 
     try:
-        result = checker.generate(photo, width=width, height=height, matting_model=matting_model,
+        result = checker.idphoto(photo, width=width, height=height, matting_model=matting_model,
                                   face_detect_model=face_detect_model, align=not no_align,
                                   head_measure_ratio=head_measure_ratio, head_height_ratio=head_height_ratio,
                                   top_distance_min=top_distance_min, top_distance_max=top_distance_max)
@@ -258,10 +259,11 @@ def generate(photo: str, out: str, width: int, height: int, hd_out: str | None, 
                 continue
             if bg:
                 rgb = background.compose(rgba, bg, render=render)
-                _write(path, filesize.encode(rgb, fmt="JPEG" if path.lower().endswith((".jpg", ".jpeg")) else "PNG",
-                                             dpi=dpi, quality=95).data)
+                if not path.lower().endswith((".jpg", ".jpeg")):
+                    rgb = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])  # PNG, opaque
+                _write(path, filesize.encode(rgb, dpi=dpi, quality=95))
             else:
-                _write(path, filesize.encode_png(rgba, dpi=dpi))
+                _write(path, filesize.encode(rgba, dpi=dpi))
     except checker.CheckerError as exc:
         _fail(exc.status, exc.message, False)
     click.echo(f"wrote {out}" + (f" and {hd_out}" if hd_out else ""))
@@ -292,7 +294,7 @@ def layout(photo: str, out: str, paper: str, photo_mm: str | None, dpi: int, ver
         sheet, info = checker.layout(img, photo_mm=mm, dpi=dpi, paper=paper_arg, vertical=vertical,
                                      crop_marks=crop_marks, canvas_color=canvas, qr_data=qr,
                                      label_text=label.replace("\\n", "\n") if label else None)
-        _write(out, filesize.encode(sheet, fmt="JPEG", dpi=dpi, quality=95).data)
+        _write(out, filesize.encode(sheet, dpi=dpi, quality=95))
     except checker.CheckerError as exc:
         _fail(exc.status, exc.message, False)
     click.echo(f"wrote {out}: {info['copies']} copies")

@@ -32,11 +32,11 @@ ZH_NAMES: dict[str, str] = {
     "off_white": "米白色",
     "cream": "奶油色",
 }
-_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 
 
 def parse_color(value: str | Sequence[int]) -> tuple[int, int, int]:
-    """A palette name, ``#RRGGBB`` / ``RRGGBB``, or an ``[r, g, b]`` triple -> RGB."""
+    """A palette name, ``#RRGGBB`` / ``RRGGBB`` / ``#RGB``, or an ``[r, g, b]`` triple -> RGB."""
     if isinstance(value, str):
         key = value.strip().lower().replace(" ", "_").replace("-", "_")
         if key == "grey":
@@ -46,6 +46,8 @@ def parse_color(value: str | Sequence[int]) -> tuple[int, int, int]:
         if not m:
             raise ValueError(f"{value!r} is not a colour name or a #RRGGBB value")
         h = m.group(1)
+        if len(h) == 3:  # CSS short form: #fa0 is #ffaa00
+            h = "".join(c * 2 for c in h)
         return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
     seq = list(value)
     if len(seq) != 3 or not all(isinstance(v, int | float) and 0 <= v <= 255 for v in seq):

@@ -142,10 +142,14 @@ class Analysis:
 
     # --- person mask --------------------------------------------------------------------------
     @cached_property
+    def raw_person_mask(self) -> np.ndarray:
+        """The segmentation model's own soft mask (H x W float32), before any refinement."""
+        return models.get("person_segmenter").mask(self.rgb)
+
+    @cached_property
     def person_mask(self) -> np.ndarray:
         """H x W float32 in [0, 1], edges refined to the image with a guided filter."""
-        raw = models.get("person_segmenter").mask(self.rgb)
-        return refine_mask(self.gray, raw)
+        return refine_mask(self.gray, self.raw_person_mask)
 
     @cached_property
     def person(self) -> np.ndarray:

@@ -11,9 +11,9 @@ import pytest
 
 import checker
 from checker import colors
+from checker.autofix import FixOptions, fix, options_from_params
 from checker.cli import main
 from checker.context import Analysis
-from checker.fix import FixOptions, fix, options_from_params
 from checker.imaging import load_photo
 from checker.specs import load_spec
 
@@ -34,10 +34,10 @@ def photos(face_bytes):
     return {n: load_photo(face_bytes(n)) for n in PHOTOS}
 
 
+@pytest.mark.parametrize("name", PHOTOS)
 @pytest.mark.parametrize("spec_id", SPECS)
-def test_fix_meets_the_spec(photos, spec_id):
+def test_fix_meets_the_spec(photos, spec_id, name):
     spec = load_spec(spec_id)
-    name = PHOTOS[SPECS.index(spec_id) % len(PHOTOS)]
     result = fix(photos[name], spec)
     out = load_photo(result.photo)
     assert (out.width, out.height) == spec.size_px
@@ -108,7 +108,8 @@ def test_cli_fix(runner, faces_dir, tmp_path):
     res = runner.invoke(main, ["fix", str(faces_dir / "hivision_test0.jpg"), "--spec", "7301", "-o", str(out),
                                "--layout", "6inch", "--bg", "white", "--json"])
     assert res.exit_code in (0, 1), res.output
-    report = json.loads(res.output)
+    assert res.stdout.startswith("{"), (res.exit_code, res.stdout[:500], res.stderr[:500], res.exception)
+    report = json.loads(res.stdout)
     assert load_photo(out.read_bytes()).width == 413 and report["photo"] == str(out)
     assert (tmp_path / "visa_sheet.jpg").is_file() and report["background"] == "FFFFFF"
     assert res.exit_code == (0 if report["passed"] else 1)

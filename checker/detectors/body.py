@@ -25,8 +25,8 @@ from .background import MIN_BACKGROUND_SHARE, View, background_median, lab_of, v
 # photos measure |tilt| <= 4.4 degrees, a 12-degree rotation moves it by 8.7-23 (the estimate runs
 # high on steeply sloping shoulders), so 50 sits at 7 degrees.
 SHOULDER_NEAR, SHOULDER_FAR = 0.3, 1.25
-SHOULDER_MIN_COLUMNS = 4
-SHOULDER_MIN_SPAN = 0.12  # face widths of contour each side needs
+SHOULDER_MIN_COLUMNS = 3
+SHOULDER_MIN_SPAN = 0.08  # face widths of contour each side needs (tight ID crops show little more)
 SHOULDER_MAX_GAP = 0.3  # face widths allowed between the two sides' ranges
 TILT_FULL_SCORE = 14.0
 

@@ -24,6 +24,9 @@ from ..errors import CheckerError
 
 # The crown is read over this central share of the face's width (as the checker reads it).
 CROWN_COLUMNS = 0.6
+# Windows are aimed at from this far inside (share of the frame height, 1.5 px at least): the
+# re-check's crown, read from its own segmentation of the output, differs by up to ~2 px.
+SAFETY_MARGIN = 0.006
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,25 @@ def _mid(lo: float | None, hi: float | None) -> float | None:
     return (lo + hi) / 2
 
 
+def _shrink(lo: float | None, hi: float | None, m: float) -> tuple[float | None, float | None]:
+    """A window less a safety margin each side (at most a fifth of its width): the re-check
+    measures the output afresh (its own segmentation of the new image), and a placement on the
+    very edge of a window could land a pixel or two outside it."""
+    if lo is not None and hi is not None:
+        m = min(m, 0.2 * (hi - lo))
+    return (None if lo is None else lo + m, None if hi is None else hi - m)
+
+
+def _inset(win: Windows, height: int) -> Windows:
+    m = max(1.5, SAFETY_MARGIN * height)
+    head = _shrink(*win.head, m)
+    return Windows(head=(float(head[0]), float(head[1])), eyes_above_bottom=_shrink(*win.eyes_above_bottom, m),
+                   crown_gap=_shrink(*win.crown_gap, m),
+                   chin_gap_min=None if win.chin_gap_min is None else win.chin_gap_min + m,
+                   face_width=_shrink(*win.face_width, m),
+                   chin_gap_max=None if win.chin_gap_max is None else win.chin_gap_max - m)
+
+
 def _scale_range(win: Windows, s: Subject) -> tuple[float, float]:
     """Scales the size windows allow: head height, and face width where the spec gives one."""
     head_src = s.chin_y - s.crown_y
@@ -193,6 +215,7 @@ def place_for_windows(s: Subject, width: int, height: int, win: Windows, steps: 
     head_src = s.chin_y - s.crown_y
     if head_src <= 1 or s.face_width <= 1:
         raise CheckerError("CANNOT_FRAME", "the head is too small in the photo to frame it")
+    win = _inset(win, height)
     h_lo, h_hi = win.head
     h_mid, h_span = (h_lo + h_hi) / 2, max(1.0, h_hi - h_lo)
     f_mid = _mid(*win.face_width)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify
 
+from ..autofix import fix, options_from_params
 from ..errors import CheckerError
-from ..fix import fix, options_from_params
 from ..imaging import load_photo
 from ..specs import load_spec
 from .envelopes import check_api_error

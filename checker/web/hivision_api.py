@@ -72,14 +72,15 @@ def _jpeg_or_kb(rgb, params: dict[str, Any], dpi: int, *, allow_resize: bool = F
     from ..generate import filesize
 
     kb = get_int(params, "kb", None, lo=1, hi=15 * 1024)
-    result = filesize.encode(rgb, fmt="JPEG", dpi=dpi, kb=kb, quality=None if kb else 95, allow_resize=allow_resize)
-    return data_url(result.data, "JPEG")
+    if kb is None:
+        return data_url(filesize.encode(rgb, dpi=dpi, quality=95), "JPEG")
+    return data_url(filesize.set_kb(rgb, kb, dpi=dpi, allow_resize=allow_resize).data, "JPEG")
 
 
 def _png(rgba, dpi: int) -> str:
     from ..generate import filesize
 
-    return data_url(filesize.encode_png(rgba, dpi=dpi), "PNG")
+    return data_url(filesize.encode(rgba, dpi=dpi), "PNG")
 
 
 def _idphoto_response(params: dict[str, Any], *, use_own_alpha: bool, size_required: bool):

@@ -139,7 +139,10 @@ def choose_background(spec: Spec, opts: FixOptions, rgb: np.ndarray, alpha: np.n
     """The colour asked for, else the spec's allowed colour furthest (CIEDE2000) from the clothes,
     else white."""
     if opts.bg:
-        return colors.to_hex(colors.parse_color(opts.bg))
+        try:
+            return colors.to_hex(colors.parse_color(opts.bg))
+        except (TypeError, ValueError) as exc:
+            raise CheckerError("INVALID_ARGUMENT", f"bg_color: {exc}") from exc
     allowed = list(spec.background_colors) or ["white"]
     if len(allowed) == 1:
         return colors.to_hex(colors.parse_color(allowed[0]))
@@ -198,11 +201,10 @@ def fix(photo: Photo, spec: Spec, opts: FixOptions | None = None) -> FixResult:
         out_rgb = watermark.preview_watermark(out_rgb)
     lap("background")
     fmt = (opts.format or _first_format(spec)).upper()
+    if fmt not in ("JPEG", "PNG"):
+        raise CheckerError("INVALID_ARGUMENT", f"format must be JPEG or PNG, not {fmt}")
     dpi = int(opts.dpi or spec.dpi)
-    window = _file_window(spec, opts)
-    encoded = filesize.encode(out_rgb, fmt=fmt, dpi=dpi, quality=opts.quality, kb=opts.kb,
-                              min_bytes=window[0], max_bytes=window[1], allow_resize=False)
-    data = encoded.data
+    data = _encode(out_rgb, fmt, dpi, opts, _file_window(spec, opts))
     lap("encode")
     after = run_check(load_photo(data), spec, _after_overrides(opts, width, height))
     lap("check_after")
@@ -212,12 +214,24 @@ def fix(photo: Photo, spec: Spec, opts: FixOptions | None = None) -> FixResult:
             np.asarray(load_photo(data).rgb), photo_mm=_print_mm(spec, width, height, dpi), dpi=dpi, paper=opts.layout,
             vertical=opts.layout_vertical, canvas_color=opts.layout_bg_color, crop_marks=opts.crop_marks,
             qr_data=opts.layout_qr_code_data, qr_size=opts.layout_qr_code_size, label_text=opts.layout_label_text)
-        sheet = filesize.encode(sheet_rgb, fmt="JPEG", dpi=dpi, quality=95).data
+        sheet = filesize.encode(sheet_rgb, dpi=dpi, quality=95)
         lap("layout")
     fixed, unfixable = _classify(before, after)
     return FixResult(photo=data, format=fmt, size_px=(width, height), dpi=dpi, background=bg, standard=standard,
                      hd=hd, before=before, after=after, fixed=fixed, unfixable=unfixable, sheet=sheet,
                      sheet_info=sheet_info, timings_ms=t)
+
+
+def _encode(rgb: np.ndarray, fmt: str, dpi: int, opts: FixOptions, window: tuple[int | None, int | None]) -> bytes:
+    """The file: pixels never resampled here (the spec's pixel size is part of compliance)."""
+    from .generate import filesize
+
+    image = rgb if fmt == "JPEG" else np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
+    if opts.kb is not None:
+        return filesize.set_kb(image, opts.kb, dpi=dpi).data
+    if opts.quality is not None or window == (None, None):
+        return filesize.encode(image, dpi=dpi, quality=opts.quality or filesize.DEFAULT_QUALITY)
+    return filesize.fit_file_size(image, dpi=dpi, min_file_size=window[0], max_file_size=window[1]).data
 
 
 def _first_format(spec: Spec) -> str:

@@ -1,0 +1,312 @@
+"""Person matting: an alpha matte of the person, and the person's own colours at its soft edges.
+
+Backends sit behind one name registry (seed 000's ``human_matting_model`` names). The embedded
+default refines mediapipe's selfie segmentation (already computed by the Analysis for the checks)
+to hair-level edges; the ONNX models run when their weight files are in CHECKER_MODELS_DIR and
+are MODEL_UNAVAILABLE otherwise. docs/generation/matting.md has the measured comparison of the two
+refinements (colour guided filter, closed-form matting).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..context import Analysis
+from ..errors import CheckerError
+from ..models import files
+
+# --- refinements ---------------------------------------------------------------------------------
+# Guided filter: window radius as a share of the photo's short side, regularisation, and the
+# working scale (coefficients are solved at 1/GF_SCALE and applied at full resolution).
+GF_RADIUS = 1 / 24
+GF_EPS = 1e-3
+GF_SCALE = 4
+# Closed-form matting (Levin et al. 2008) on a trimap from the mask, solved matrix-free with
+# conjugate gradients (He, Sun and Tang 2010) at a working size of CF_SIDE px on the long side.
+CF_SIDE = 480
+CF_RADIUS = 1
+CF_EPS = 1e-5
+CF_LAMBDA = 100.0
+CF_ITERATIONS = 80
+# Trimap: mask >= TRI_FG is foreground, <= TRI_BG background, the rest (and a band around the
+# silhouette of TRI_BAND of the short side) unknown.
+TRI_FG, TRI_BG, TRI_BAND = 0.95, 0.05, 1 / 120
+
+
+def _box(x: np.ndarray, r: int) -> np.ndarray:
+    return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT)
+
+
+def guided_alpha(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Colour guided filter (He et al.) of a soft mask, guided by the photo: the mask's blurry
+    edge snaps to the photo's edges, hair strands included."""
+    h, w = mask.shape
+    r = max(2, round(min(h, w) * GF_RADIUS))
+    s = GF_SCALE
+    small = (max(1, w // s), max(1, h // s))
+    guide = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    p = cv2.resize(mask.astype(np.float32), small, interpolation=cv2.INTER_AREA)
+    rs = max(1, r // s)
+    a, b = _gf_coefficients(guide, p, rs, GF_EPS)
+    full = rgb.astype(np.float32) / 255.0
+    a = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)
+    b = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
+    alpha = np.clip(np.einsum("hwc,hwc->hw", a, full) + b, 0.0, 1.0).astype(np.float32)
+    # Only the unknown band is the filter's to decide: inside the body a light face on a light
+    # backdrop must not turn translucent, and clear background stays clear.
+    tri = trimap(mask)
+    alpha[tri == 1.0] = 1.0
+    alpha[tri == 0.0] = 0.0
+    return alpha
+
+
+def _gf_coefficients(guide: np.ndarray, p: np.ndarray, r: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel linear coefficients a (3) and b of the guided filter, averaged over windows."""
+    mean_i = _box(guide, r)
+    mean_p = _box(p, r)
+    cov_ip = _box(guide * p[:, :, None], r) - mean_i * mean_p[:, :, None]
+    sigma = _window_covariance(guide, mean_i, r) + eps * np.eye(3, dtype=np.float32)
+    a = np.linalg.solve(sigma, cov_ip[..., None])[..., 0]
+    b = mean_p - np.einsum("hwc,hwc->hw", a, mean_i)
+    return _box(a, r), _box(b, r)
+
+
+def _window_covariance(guide: np.ndarray, mean_i: np.ndarray, r: int) -> np.ndarray:
+    h, w, _ = guide.shape
+    cov = np.empty((h, w, 3, 3), np.float32)
+    for i in range(3):
+        for j in range(i, 3):
+            v = _box(guide[:, :, i] * guide[:, :, j], r) - mean_i[:, :, i] * mean_i[:, :, j]
+            cov[:, :, i, j] = v
+            cov[:, :, j, i] = v
+    return cov
+
+
+def trimap(mask: np.ndarray) -> np.ndarray:
+    """1 foreground, 0 background, 0.5 unknown (the soft edge plus a band around the silhouette)."""
+    h, w = mask.shape
+    band = max(2, round(min(h, w) * TRI_BAND))
+    kernel = np.ones((2 * band + 1, 2 * band + 1), np.uint8)
+    fg = cv2.erode((mask >= TRI_FG).astype(np.uint8), kernel)
+    bg = cv2.erode((mask <= TRI_BG).astype(np.uint8), kernel)
+    tri = np.full(mask.shape, 0.5, np.float32)
+    tri[fg == 1] = 1.0
+    tri[bg == 1] = 0.0
+    return tri
+
+
+def closed_form_alpha(rgb: np.ndarray, mask: np.ndarray, iterations: int = CF_ITERATIONS) -> np.ndarray:
+    """Closed-form matting on the mask's trimap: minimise alpha' L alpha + lambda * (constraints),
+    with L the matting Laplacian, applied without building it (box filters), by conjugate
+    gradients from the guided-filter matte. Solved at CF_SIDE px and upsampled."""
+    h, w = mask.shape
+    k = min(1.0, CF_SIDE / max(h, w))
+    size = (max(8, round(w * k)), max(8, round(h * k)))
+    img = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    m = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    tri = trimap(m)
+    known = (tri != 0.5).astype(np.float32)
+    start = guided_alpha((img * 255).astype(np.uint8), m)
+    lap = _MattingLaplacian(img, CF_RADIUS, CF_EPS)
+
+    def apply(x: np.ndarray) -> np.ndarray:
+        return lap(x) + CF_LAMBDA * known * x
+
+    rhs = CF_LAMBDA * known * tri
+    x = start.copy()
+    r = rhs - apply(x)
+    d = r.copy()
+    rr = float((r * r).sum())
+    for _ in range(iterations):
+        ad = apply(d)
+        step = rr / max(float((d * ad).sum()), 1e-20)
+        x += step * d
+        r -= step * ad
+        rr_new = float((r * r).sum())
+        if rr_new < 1e-10:
+            break
+        d = r + (rr_new / rr) * d
+        rr = rr_new
+    alpha = cv2.resize(np.clip(x, 0, 1), (w, h), interpolation=cv2.INTER_LINEAR)
+    return alpha.astype(np.float32)
+
+
+class _MattingLaplacian:
+    """y = L x for the matting Laplacian of an image (He, Sun and Tang 2010), via box filters."""
+
+    def __init__(self, img: np.ndarray, r: int, eps: float) -> None:
+        self.img, self.r = img, r
+        self.n = float((2 * r + 1) ** 2)
+        self.mean_i = _box(img, r)
+        cov = _window_covariance(img, self.mean_i, r) + (eps / self.n) * np.eye(3, dtype=np.float32)
+        self.inv = np.linalg.inv(cov)
+        # Windows that run off the image are counted in box-filter sums as reflections; the
+        # Laplacian stays symmetric positive semi-definite, which is all CG needs.
+
+    def __call__(self, p: np.ndarray) -> np.ndarray:
+        r, img = self.r, self.img
+        mean_p = _box(p, r)
+        mean_ip = _box(img * p[:, :, None], r)
+        a = np.einsum("hwij,hwj->hwi", self.inv, mean_ip - self.mean_i * mean_p[:, :, None])
+        b = mean_p - np.einsum("hwc,hwc->hw", a, self.mean_i)
+        return self.n * (p - (np.einsum("hwc,hwc->hw", _box(a, r), img) + _box(b, r)))
+
+
+def _local_colours(img: np.ndarray, a: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nearby background and foreground colours: blurs weighted by (1 - alpha)^4 and alpha^4."""
+    wb, wf = (1.0 - a) ** 4, a**4
+    bg = _box(img * wb[:, :, None], r) / np.maximum(_box(wb, r), 1e-4)[:, :, None]
+    fg = _box(img * wf[:, :, None], r) / np.maximum(_box(wf, r), 1e-4)[:, :, None]
+    return bg, fg
+
+
+# --- backends ------------------------------------------------------------------------------------
+class EmbeddedMatte:
+    """mediapipe selfie segmentation, refined: ``guided`` (default) or ``closed_form``."""
+
+    def __init__(self, refine: str = "guided") -> None:
+        if refine not in REFINEMENTS:
+            raise CheckerError("INVALID_ARGUMENT", f"refinement {refine!r} is not one of {', '.join(REFINEMENTS)}")
+        self.refine = REFINEMENTS[refine]
+
+    def alpha(self, a: Analysis) -> np.ndarray:
+        return self.refine(a.rgb, a.raw_person_mask)
+
+
+REFINEMENTS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "guided": guided_alpha,
+    "closed_form": closed_form_alpha,
+}
+
+
+@dataclass(frozen=True)
+class OnnxMatteSpec:
+    """An ONNX matting model's conventions."""
+
+    file: str  # name in checker.models.files
+    size: str  # "ref512" (sides near 512, multiples of 32) or "square1024"
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    output: str  # "matte" (0-1), "minmax" (rescale to 0-1) or "logits" (sigmoid)
+    output_index: int = 0
+
+
+class OnnxMatte:
+    """A matting network run with onnxruntime on the whole photo."""
+
+    def __init__(self, spec: OnnxMatteSpec) -> None:
+        self.spec = spec
+        self._lock = threading.Lock()
+
+    def _input(self, rgb: np.ndarray) -> np.ndarray:
+        h, w = rgb.shape[:2]
+        if self.spec.size == "square1024":
+            tw = th = 1024
+        else:  # MODNet: scale so the long side is 512 (short side at least 512 for small photos), /32
+            k = 512 / max(h, w) if max(h, w) > 512 or min(h, w) >= 512 else 512 / min(h, w)
+            tw, th = max(32, round(w * k / 32) * 32), max(32, round(h * k / 32) * 32)
+        x = cv2.resize(rgb, (tw, th), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+        x = (x - np.array(self.spec.mean, np.float32)) / np.array(self.spec.std, np.float32)
+        return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+
+    def alpha(self, a: Analysis) -> np.ndarray:
+        session = files.onnx_session(self.spec.file)  # MODEL_UNAVAILABLE when the file is absent
+        x = self._input(a.rgb)
+        with self._lock:
+            outputs = session.run(None, {session.get_inputs()[0].name: x})
+        out = np.asarray(outputs[self.spec.output_index], np.float32)
+        out = out.reshape(out.shape[-2], out.shape[-1])
+        if self.spec.output == "logits":
+            out = 1.0 / (1.0 + np.exp(-out))
+        elif self.spec.output == "minmax":
+            lo, hi = float(out.min()), float(out.max())
+            out = (out - lo) / (hi - lo) if hi > lo else np.zeros_like(out)
+        h, w = a.rgb.shape[:2]
+        return np.clip(cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0).astype(np.float32)
+
+
+_HALF = (0.5, 0.5, 0.5)
+_IMAGENET_MEAN, _IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+BACKENDS: dict[str, Callable[[], Any]] = {
+    "embedded": EmbeddedMatte,
+    "embedded-closed-form": lambda: EmbeddedMatte("closed_form"),
+    "modnet_photographic_portrait_matting": lambda: OnnxMatte(
+        OnnxMatteSpec("modnet_photographic_portrait_matting", "ref512", _HALF, _HALF, "matte")),
+    "hivision_modnet": lambda: OnnxMatte(OnnxMatteSpec("hivision_modnet", "ref512", _HALF, _HALF, "matte")),
+    "rmbg-1.4": lambda: OnnxMatte(OnnxMatteSpec("rmbg-1.4", "square1024", _HALF, (1.0, 1.0, 1.0), "minmax")),
+    "birefnet-v1-lite": lambda: OnnxMatte(
+        OnnxMatteSpec("birefnet-v1-lite", "square1024", _IMAGENET_MEAN, _IMAGENET_STD, "logits", output_index=-1)),
+}
+ALIASES = {"": "embedded", "mediapipe": "embedded", "default": "embedded"}
+_INSTANCES: dict[str, Any] = {}
+_LOCK = threading.Lock()
+
+
+def backend(name: str | None) -> Any:
+    """The matting backend for a human_matting_model value; INVALID_ARGUMENT for unknown names."""
+    key = ALIASES.get((name or "").strip().lower(), (name or "").strip().lower())
+    if key not in BACKENDS:
+        raise CheckerError("INVALID_ARGUMENT",
+                           f"human_matting_model {name!r} is not one of {', '.join(sorted(BACKENDS))}")
+    with _LOCK:
+        if key not in _INSTANCES:
+            _INSTANCES[key] = BACKENDS[key]()
+    return _INSTANCES[key]
+
+
+def person_alpha(a: Analysis, model: str | None = None) -> np.ndarray:
+    """The person's alpha matte (H x W float32, 1 = person), once per Analysis and model."""
+    impl = backend(model)
+    return a.memo(f"matting.alpha.{id(impl)}", lambda: impl.alpha(a))
+
+
+# --- foreground colours ----------------------------------------------------------------------------
+FG_RADIUS = 1 / 60  # of the short side: how far background and foreground colours are gathered from
+FG_SCALE = 4  # resolution divisor for gathering them
+
+
+def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The person's colours with the old background taken out of the soft edge.
+
+    An edge pixel is I = a F + (1 - a) B. B is the nearby background's colour (a weighted blur of
+    the pixels the matte calls background); solving for F and blending it with the nearby
+    foreground's colour where the matte is thin gives edge colours that carry no trace of the old
+    backdrop, so a person cut from red shows no red rim on white. Opaque pixels are unchanged.
+    The local colours are smooth, so they are gathered at 1/FG_SCALE resolution; only edge pixels
+    are solved."""
+    h, w = alpha.shape
+    edge = (alpha > 0.002) & (alpha < 0.998)
+    ys, xs = np.nonzero(edge)
+    if ys.size == 0:
+        return rgb.copy()
+    k = FG_SCALE
+    small = (max(1, w // k), max(1, h // k))
+    img_s = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA).astype(np.float32)
+    a_s = cv2.resize(alpha.astype(np.float32), small, interpolation=cv2.INTER_AREA)
+    r = max(2, round(min(h, w) * FG_RADIUS / k))
+    bg_s, fg_s = _local_colours(img_s, a_s, r)
+    sy = np.minimum(ys // k, small[1] - 1)
+    sx = np.minimum(xs // k, small[0] - 1)
+    bg, fg_near = bg_s[sy, sx], fg_s[sy, sx]
+    a = alpha[ys, xs].astype(np.float32)[:, None]
+    img = rgb[ys, xs].astype(np.float32)
+    solved = (img - (1.0 - a) * bg) / np.maximum(a, 0.05)
+    # Trust the solved colour where the matte is solid enough, the neighbours' colour where thin.
+    trust = np.clip((a - 0.1) / 0.5, 0.0, 1.0)
+    out = rgb.copy()
+    out[ys, xs] = np.clip(trust * solved + (1 - trust) * fg_near + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
+def cutout(a: Analysis, model: str | None = None) -> np.ndarray:
+    """RGBA uint8: the person with straight alpha, edge colours cleaned."""
+    alpha = person_alpha(a, model)
+    fg = estimate_foreground(a.rgb, alpha)
+    return np.dstack([fg, np.clip(alpha * 255 + 0.5, 0, 255).astype(np.uint8)])
