@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 2
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-generate clean
 
 # The stamp files make re-runs cheap: pip runs again only when pyproject.toml changes.
 $(BIN)/python:
@@ -38,6 +38,9 @@ lint: $(VENV)/.dev-installed
 
 bench: $(VENV)/.run-installed
 	$(BIN)/python bench/check.py
+
+bench-generate: $(VENV)/.run-installed
+	$(BIN)/python bench/generate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
