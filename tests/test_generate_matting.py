@@ -96,13 +96,19 @@ def test_names(face_rgb):
     assert info.value.status == "INVALID_ARGUMENT" and "rmbg-1.4" in info.value.message
 
 
-@pytest.mark.parametrize("name", ["modnet_photographic_portrait_matting", "hivision_modnet", "rmbg-1.4",
-                                  "birefnet-v1-lite"])
+@pytest.mark.parametrize("name", ["hivision_modnet", "rmbg-1.4", "birefnet-v1-lite"])
 def test_a_missing_model_file_is_unavailable(face_rgb, tmp_path, monkeypatch, name):
     monkeypatch.setenv(files.ENV, str(tmp_path))
     with pytest.raises(CheckerError) as info:
         matting.person_alpha(analysis_of(face_rgb("hivision_test3.jpg")), name)
     assert info.value.status == "MODEL_UNAVAILABLE"
+
+
+def test_the_seed_default_name_means_modnet_only_when_it_is_installed(tmp_path, monkeypatch):
+    monkeypatch.setenv(files.ENV, str(tmp_path))
+    assert matting.resolve("modnet_photographic_portrait_matting") == "embedded"
+    _fake_model(tmp_path / files.MODEL_FILES["modnet_photographic_portrait_matting"].filename, 0.5, 0.5)
+    assert matting.resolve("modnet_photographic_portrait_matting") == "modnet_photographic_portrait_matting"
 
 
 # --- fake ONNX models -----------------------------------------------------------------------------

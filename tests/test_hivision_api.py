@@ -102,16 +102,19 @@ def test_generate_layout_photos(client, idphoto_result, face_bytes):
 
 
 def test_human_matting(client, face_bytes):
+    # The seed's example names its default model; without MODNet's weights the embedded matte runs,
+    # and the answer says so.
     resp = client.post("/human_matting", data={"input_image": upload(face_bytes("hivision_test0.jpg")),
                                                "human_matting_model": "modnet_photographic_portrait_matting",
                                                "dpi": "300"}, content_type="multipart/form-data")
     body = resp.get_json()
-    # MODNet's weights are not installed here: a clear 400, never a silent fallback.
-    assert resp.status_code == 400 and body == {"status": False, "error": "MODEL_UNAVAILABLE",
-                                                "message": body["message"]}
-    resp = client.post("/human_matting", data={"input_image": upload(face_bytes("hivision_test0.jpg")), "dpi": "300"},
+    assert resp.status_code == 200 and body["human_matting_model"] == "embedded"
+    # Any other named model without its file is a clear 400, never a fallback.
+    resp = client.post("/human_matting", data={"input_image": upload(face_bytes("hivision_test0.jpg")),
+                                               "human_matting_model": "birefnet-v1-lite"},
                        content_type="multipart/form-data")
-    body = resp.get_json()
+    bad = resp.get_json()
+    assert resp.status_code == 400 and bad == {"status": False, "error": "MODEL_UNAVAILABLE", "message": bad["message"]}
     cut = load_photo(decode_data_url(body["image_base64"], "image/png"))
     assert cut.alpha is not None and (cut.width, cut.height) == (576, 768)
     assert cut.alpha[5, 5] < 10 and cut.alpha[300, 288] > 245

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from checker.imaging import load_photo
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -80,3 +82,26 @@ def test_check_over_http(server, face_bytes):
     assert report["result"]["px_and_mm"] == 0 and report["result"]["head_length"] == 1
     status, err = _post(base + "/api/check_pic", {"file": "", "spec_id": 1102})
     assert status == 400 and err["status"] == "EMPTY_IMAGE" and err["request_id"]
+
+
+def test_seed_000_idphoto_over_http(server, face_bytes):
+    """The seed's first curl example (multipart, its default model names) against the real server."""
+    import uuid
+
+    base, _ = server
+    boundary = uuid.uuid4().hex
+    fields = {"height": "413", "width": "295", "human_matting_model": "modnet_photographic_portrait_matting",
+              "face_detect_model": "mtcnn", "hd": "true", "dpi": "300", "face_alignment": "true"}
+    body = b"".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n".encode()
+                    for k, v in fields.items())
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"input_image\"; filename=\"test0.jpg\"\r\n"
+            "Content-Type: image/jpeg\r\n\r\n")
+    body += head.encode() + face_bytes("hivision_test0.jpg") + f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(base + "/idphoto", data=body,
+                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        answer = json.loads(resp.read())
+    assert answer["status"] is True and answer["image_base64_standard"].startswith("data:image/png;base64,")
+    png = base64.b64decode(answer["image_base64_standard"].split(",", 1)[1])
+    photo = load_photo(png)
+    assert (photo.width, photo.height) == (295, 413) and answer["human_matting_model"] == "embedded"

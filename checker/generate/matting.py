@@ -249,9 +249,30 @@ _INSTANCES: dict[str, Any] = {}
 _LOCK = threading.Lock()
 
 
-def backend(name: str | None) -> Any:
-    """The matting backend for a human_matting_model value; INVALID_ARGUMENT for unknown names."""
+# Seed 000's default human_matting_model: its clients send it whether or not they care which
+# network runs (the seed's own examples do), so it means MODNet when the weights are installed and
+# the embedded matte otherwise; the name actually used is reported (resolve()). Every other named
+# ONNX model is MODEL_UNAVAILABLE without its file.
+SEED_DEFAULT = "modnet_photographic_portrait_matting"
+
+
+def resolve(name: str | None) -> str:
+    """The backend a human_matting_model value runs; INVALID_ARGUMENT for unknown names."""
     key = ALIASES.get((name or "").strip().lower(), (name or "").strip().lower())
+    if key not in BACKENDS:
+        raise CheckerError("INVALID_ARGUMENT",
+                           f"human_matting_model {name!r} is not one of {', '.join(sorted(BACKENDS))}")
+    if key == SEED_DEFAULT:
+        try:
+            files.locate(SEED_DEFAULT)
+        except CheckerError:
+            return "embedded"
+    return key
+
+
+def backend(name: str | None) -> Any:
+    """The matting backend for a human_matting_model value (see resolve())."""
+    key = resolve(name)
     if key not in BACKENDS:
         raise CheckerError("INVALID_ARGUMENT",
                            f"human_matting_model {name!r} is not one of {', '.join(sorted(BACKENDS))}")

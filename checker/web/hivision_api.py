@@ -96,7 +96,16 @@ def _idphoto_response(params: dict[str, Any], *, use_own_alpha: bool, size_requi
     )
     body: dict[str, Any] = {"status": True, "image_base64_standard": _png(result.standard, dpi)}
     body["image_base64_hd"] = _png(result.hd, dpi) if get_bool(params, "hd", True) else None
+    if not use_own_alpha:
+        body["human_matting_model"] = _matting_used(params)
     return body
+
+
+def _matting_used(params: dict[str, Any]) -> str:
+    """The matting that actually ran (seed 000's default name falls back to the embedded one)."""
+    from ..generate import matting
+
+    return matting.resolve(get_str(params, "human_matting_model"))
 
 
 @bp.post("/idphoto")
@@ -122,7 +131,8 @@ def human_matting():
     params = request_params()
     photo = _photo(params)
     rgba = matting.cutout(Analysis(photo), get_str(params, "human_matting_model"))
-    return jsonify({"status": True, "image_base64": _png(rgba, _dpi(params))})
+    return jsonify({"status": True, "image_base64": _png(rgba, _dpi(params)),
+                    "human_matting_model": _matting_used(params)})
 
 
 @bp.post("/add_background")
