@@ -204,6 +204,12 @@ class MeasureError(Exception):
     """A measurement could not be made (the check goes to not_check_result, never passes)."""
 
 
+class NotApplicable(MeasureError):
+    """What the check is about is not in the photo (shoulders outside a tight frame or under long
+    hair): the check is listed in not_applicable with the reason instead of being judged. Use it
+    only where another check covers the absence itself (missing_shoulder covers missing shoulders)."""
+
+
 def refine_mask(gray: np.ndarray, mask: np.ndarray, scale: int = 2) -> np.ndarray:
     """Fast guided filter (He & Sun 2015) with the gray image as guide: the soft segmentation
     edge snaps to image edges (hair against background). Coefficients are solved at 1/scale

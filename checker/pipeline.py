@@ -62,6 +62,7 @@ def run_check(
         "value_dict": verdicts.value_dict,
         "all_check_result": raw_measurements(measures),
         "not_check_result": verdicts.not_checked,
+        "not_applicable": verdicts.not_applicable,
         "failures": verdicts.failures,
         "expected": {check: rules.expected_json(rule, th) for check, (rule, th) in sorted(plan.active.items())},
         "request_id": request_id or new_request_id(),

@@ -379,6 +379,7 @@ class Verdicts:
     value_dict: dict[str, Any]
     failures: list[dict[str, Any]]
     not_checked: list[dict[str, Any]]
+    not_applicable: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -391,9 +392,14 @@ def evaluate(the_plan: Plan, measures: Mapping[str, Measure]) -> Verdicts:
     values: dict[str, Any] = {}
     failures: list[dict[str, Any]] = []
     not_checked: list[dict[str, Any]] = []
+    not_applicable: list[dict[str, Any]] = []
     for check in sorted(the_plan.active):
         rule, th = the_plan.active[check]
         m = measures.get(rule.measure) or Measure(error=f"{rule.measure} was not measured")
+        if not m.applicable and not rule.planned:
+            not_applicable.append({"check": check, "reason": m.error, "title": rule.title.get("en", check),
+                                   "title_zh": rule.title.get("zh", check)})
+            continue
         raw = m.score if rule.use == "score" else m.value
         if not m.ok or raw is None or rule.planned:
             reason = m.error or f"{rule.measure} could not be measured"
@@ -418,4 +424,4 @@ def evaluate(the_plan: Plan, measures: Mapping[str, Measure]) -> Verdicts:
                 "message": _render(rule.message["en"], rule, shown, th, "en"),
                 "message_zh": _render(rule.message["zh"], rule, shown, th, "zh"),
             })
-    return Verdicts(result, values, failures, not_checked)
+    return Verdicts(result, values, failures, not_checked, not_applicable)

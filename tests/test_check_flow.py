@@ -9,8 +9,7 @@ import checker
 from . import transforms as tf
 from .conftest import encode
 
-GEOMETRY = ["face_center", "head_length", "hairline_top", "chin_bottom", "eyes_space_bottom", "left_right_empty",
-            "incomplete_head"]
+GEOMETRY = ["face_center", "head_length", "hairline_top", "chin_bottom", "eyes_space_bottom", "incomplete_head"]
 POSE = ["headpose_yaw", "headpose_pitch", "headpose_roll", "facial_pose", "sight_line"]
 EYES = ["eyes_close", "eyes_nature"]
 BACKGROUND = ["uniformity", "bg_shadow", "clothes_similar"]

@@ -112,7 +112,9 @@ def test_a_head_against_the_side_leaves_no_room(clean, face_rgb, name):
     left_edge = value(base, "head_span")[0]
     moved = analysis_of(tf.shift(face_rgb(name), -left_edge, 0))
     assert value(moved, "left_right_empty") <= 3
-    assert verdicts(moved)["left_right_empty"] == 0
+    assert "left_right_empty" not in verdicts(moved)  # off unless asked
+    assert verdicts(moved, left_right_empty=10)["left_right_empty"] == 0
+    assert verdicts(base, left_right_empty=10)["left_right_empty"] == 1
 
 
 def test_spec_geometry_in_mm_uses_the_spec_frame(clean):

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..context import Analysis, MeasureError
+from ..context import Analysis, MeasureError, NotApplicable
 from ..errors import CheckerError
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ class Measure:
     value: Any = None
     score: float | None = None
     error: str | None = None
+    applicable: bool = True  # False: the photo shows nothing for this measure to judge
 
     @property
     def ok(self) -> bool:
@@ -107,6 +108,8 @@ def _run(det: Detector, analysis: Analysis) -> dict[str, Measure]:
         out = det.fn(analysis)
     except CheckerError:
         raise  # NO_FACE_DETECTED and friends end the request; they are not measurement failures
+    except NotApplicable as exc:
+        return {n: Measure(error=str(exc), applicable=False) for n in det.produces}
     except MeasureError as exc:
         return {n: Measure(error=str(exc)) for n in det.produces}
     except Exception as exc:  # one failing measure never crashes the run
@@ -116,7 +119,7 @@ def _run(det: Detector, analysis: Analysis) -> dict[str, Measure]:
     for name, value in out.items():
         m = value if isinstance(value, Measure) else Measure(value=value)
         score = plain(None if m.score is None else float(m.score))
-        result[name] = Measure(value=plain(m.value), score=score, error=m.error)
+        result[name] = Measure(value=plain(m.value), score=score, error=m.error, applicable=m.applicable)
     for name in det.produces:
         result.setdefault(name, Measure(error=f"{det.name} could not measure {name}"))
     return result

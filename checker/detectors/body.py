@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..context import CHIN, Analysis, MeasureError
+from ..context import CHIN, Analysis, MeasureError, NotApplicable
 from . import Measure, clamp_score, detector
 from .background import MIN_BACKGROUND_SHARE, View, background_median, lab_of, view
 
@@ -188,7 +188,7 @@ def _shoulder_tilt(a: Analysis, v: View, bottom: int) -> float:
         pick = ok & (np.sign(d) == side)
         dist, height = np.abs(d[pick]), y[pick]
         if len(dist) < SHOULDER_MIN_COLUMNS or np.ptp(dist) < SHOULDER_MIN_SPAN:
-            raise MeasureError(f"the {name} shoulder is not visible (outside the frame or under hair)")
+            raise NotApplicable(f"the {name} shoulder is not visible (outside the frame or under hair)")
         lines.append((_robust_line(dist, height), float(dist.min()), float(dist.max())))
     lo = max(lines[0][1], lines[1][1])
     hi = min(lines[0][2], lines[1][2])
@@ -254,7 +254,7 @@ def bare_shouldered(a: Analysis) -> dict[str, Any]:
     band = (v.person >= 0.5) & (rows > chin + BAND_TOP * fw) & (rows < min(extent(a).bottom, chin + BAND_BOTTOM * fw))
     band &= np.abs(cols - a.point(CHIN)[0] / v.scale) > BAND_NECK * fw
     if band.sum() < 20:
-        raise MeasureError("the shoulders are not visible")
+        raise NotApplicable("the shoulders are not visible")
     share = float(skin_mask(a, v.lab[band][::2]).mean())
     return {"bare_shouldered": Measure(value=round(share, 3), score=clamp_score(100 * share / BARE_FULL_SHARE))}
 

@@ -19,7 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..context import Analysis
+from ..context import FACE_OVAL, Analysis, MeasureError
 from . import Measure, clamp_score, detector
 
 STROKE_MAX_WIDTH = 800  # the top-hat runs on the photo halved until at most this wide
@@ -41,17 +41,34 @@ def _halve(x: np.ndarray) -> np.ndarray:
 
 @detector("watermark")
 def watermark(a: Analysis) -> dict[str, Any]:
-    peak = repeated_stroke_peak(a.gray)
+    peak = repeated_stroke_peak(a.gray, _face_mask(a))
     return {"watermark": Measure(value=round(peak, 3), score=clamp_score(100 * peak / PEAK_FULL_SCORE))}
 
 
-def repeated_stroke_peak(gray: np.ndarray) -> float:
-    """Share of the bright-stroke map's variance that repeats at one offset (0-1)."""
+def _face_mask(a: Analysis) -> np.ndarray | None:
+    """The face oval, grown a little: a face is mirror-symmetric (two eyes, two ears), and in a
+    tightly framed photo that symmetry alone repeats at one offset like a two-copy tiling."""
+    try:
+        oval = a.mesh[list(FACE_OVAL), :2]
+    except MeasureError:
+        return None
+    mask = np.zeros(a.gray.shape, np.uint8)
+    cv2.fillPoly(mask, [oval.round().astype(np.int32)], 1)
+    grow = max(3, round(0.08 * a.face_width))
+    return cv2.dilate(mask, np.ones((2 * grow + 1,) * 2, np.uint8)).astype(bool)
+
+
+def repeated_stroke_peak(gray: np.ndarray, ignore: np.ndarray | None = None) -> float:
+    """Share of the bright-stroke map's variance that repeats at one offset (0-1); pixels under
+    ``ignore`` (the face) take no part."""
     g = gray
     while g.shape[1] > STROKE_MAX_WIDTH:
         g = _halve(g)
     k = max(3, int(round(g.shape[1] / STROKE_KERNEL_DIV)) | 1)
     strokes = cv2.morphologyEx(g, cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    if ignore is not None:
+        small = cv2.resize(ignore.astype(np.uint8), (g.shape[1], g.shape[0]), interpolation=cv2.INTER_NEAREST)
+        strokes[small.astype(bool)] = 0
     while max(strokes.shape) > MAP_MAX_SIDE:
         strokes = _halve(strokes)
     s = strokes.astype(np.float32)
