@@ -119,3 +119,21 @@ def test_fix_options_are_validated(photos):
     with pytest.raises(checker.CheckerError) as info:
         fix(photos["hivision_test0.jpg"], load_spec(1102), FixOptions(bg="no-such-colour"))
     assert info.value.status == "INVALID_ARGUMENT"
+
+
+@pytest.mark.parametrize("spec_id", ["us-passport", "schengen-visa", "china-resident-id"])
+def test_a_closed_mouth_portrait_comes_out_compliant(face_bytes, spec_id):
+    result = checker.fix(face_bytes("hivision_test3.jpg"), spec_id)
+    assert result.passed, result.unfixable
+    again = checker.check(result.photo, spec_id)  # what `idphoto check` says of the written file
+    assert again["check_result"] == 1
+
+
+@pytest.mark.parametrize("spec_id", ["schengen-visa", "china-resident-id"])
+def test_a_smile_with_teeth_stays_reported_where_the_document_wants_a_closed_mouth(photos, spec_id):
+    # hivision_test0 smiles with parted lips: ICAO (Schengen) and China's ID rules refuse it, and no
+    # framing or background change can close a mouth.
+    result = fix(photos["hivision_test0.jpg"], load_spec(spec_id))
+    assert {u["check"] for u in result.unfixable} <= {"face_expression", "mouse_nature"}
+    assert result.unfixable and not any(u["repairable"] for u in result.unfixable)
+    assert fix(photos["hivision_test0.jpg"], load_spec("us-passport")).passed  # "a natural smile" is fine there
