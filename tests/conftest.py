@@ -20,11 +20,11 @@ FACES = SHARED / "faces"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
-def _need_shared() -> None:
-    """Under CI a missing ../shared is an error; elsewhere the test is skipped with the reason."""
-    if FACES.is_dir():
+def need_shared(path: Path, what: str) -> None:
+    """Under CI a missing piece of ../shared is an error; elsewhere the test is skipped with the reason."""
+    if path.exists():
         return
-    reason = f"{FACES} is missing: the real photos live in ../shared/faces beside the checkout"
+    reason = f"{path} is missing: {what} live in ../shared beside the checkout"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(reason)
     pytest.skip(reason)
@@ -32,7 +32,7 @@ def _need_shared() -> None:
 
 @pytest.fixture(scope="session")
 def faces_dir() -> Path:
-    _need_shared()
+    need_shared(FACES, "the real photos")
     return FACES
 
 

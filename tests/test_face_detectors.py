@@ -9,7 +9,6 @@ import email
 import email.policy
 import json
 import math
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from checker.models import face_detectors as fd
 from checker.models.types import FaceBox
 
 from . import transforms as tf
-from .conftest import SHARED, photo_of
+from .conftest import SHARED, need_shared, photo_of
 
 MODELS = SHARED / "models"
 SINGLE = ["hivision_idphoto_0.jpg", "hivision_idphoto_2.jpg", "hivision_test0.jpg", "hivision_test2_png.jpg",
@@ -68,13 +67,7 @@ def assert_eyes_match_the_mesh(rgb: np.ndarray, face: FaceBox) -> None:
 
 
 def need_shared_models() -> None:
-    """As conftest does for ../shared/faces: a failure under CI, a skip elsewhere."""
-    if (MODELS / "face_detection_yunet_2023mar.onnx").is_file():
-        return
-    reason = f"{MODELS} is missing: the optional weights live in ../shared/models beside the checkout"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    need_shared(MODELS / "face_detection_yunet_2023mar.onnx", "the optional model weights")
 
 
 # --- mtcnn and yunet on real photos ------------------------------------------------------------------
