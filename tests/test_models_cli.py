@@ -7,7 +7,6 @@ import dataclasses
 import functools
 import hashlib
 import json
-import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ import pytest
 from checker.cli_models import models_group
 from checker.models import files
 
-from .conftest import SHARED
+from .conftest import SHARED, need_shared
 
 MODELS = SHARED / "models"
 YUNET = "face_detection_yunet_2023mar.onnx"
@@ -27,12 +26,7 @@ YUNET = "face_detection_yunet_2023mar.onnx"
 
 @pytest.fixture(autouse=True)
 def shared_models() -> None:
-    if (MODELS / YUNET).is_file():
-        return
-    reason = f"{MODELS} is missing: the optional weights live in ../shared/models beside the checkout"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    need_shared(MODELS / YUNET, "the optional model weights")
 
 
 @pytest.fixture
