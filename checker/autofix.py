@@ -7,7 +7,7 @@ cannot repair (closed eyes, a mask, glare, blur, ...) is reported as unfixable, 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,8 +155,10 @@ def choose_background(spec: Spec, opts: FixOptions, rgb: np.ndarray, alpha: np.n
                key=lambda h: colors.delta_e(clothes, colors.rgb_to_lab(colors.parse_color(h))))
 
 
-def fix(photo: Photo, spec: Spec, opts: FixOptions | None = None) -> FixResult:
-    """Check ``photo`` against ``spec``, generate the spec's photo from it, check that again."""
+def fix(photo: Photo, spec: Spec, opts: FixOptions | None = None, *,
+        on_stage: Callable[[str], None] | None = None) -> FixResult:
+    """Check ``photo`` against ``spec``, generate the spec's photo from it, check that again.
+    ``on_stage(name)`` is called as each stage ends (tasks turn it into progress)."""
     from .generate import background, beauty, filesize, layout, matting, watermark
 
     opts = opts or FixOptions()
@@ -168,6 +170,8 @@ def fix(photo: Photo, spec: Spec, opts: FixOptions | None = None) -> FixResult:
         now = time.perf_counter()
         t[name] = round((now - clock) * 1000, 1)
         clock = now
+        if on_stage is not None:
+            on_stage(name)
 
     a = Analysis(photo, face_detector=opts.face_detect_model)
     before = run_check(photo, spec, opts.overrides, analysis=a)

@@ -23,7 +23,9 @@ loglevel = os.environ.get("CHECKER_LOG_LEVEL", "info")
 
 def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's hook signature
     from checker import models
+    from checker.web.tasks_api import start_tasks
 
     models.warm_up()
     worker.log.info("worker %s: models loaded (%s)", worker.pid, ", ".join(models.loaded()))
+    start_tasks(worker.wsgi)  # resume tasks a previous run accepted but did not finish
 

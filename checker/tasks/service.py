@@ -1,0 +1,95 @@
+"""The task service: accepts tasks, runs them (a thread pool here, or Celery), keeps them alive
+across restarts, calls back, and sweeps expired results."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from . import store as st
+from .work import TaskConfig, deliver_callback, execute
+
+log = logging.getLogger(__name__)
+
+SWEEP_EVERY = 5.0  # seconds between looks for orphaned tasks and expired files
+
+
+class TaskService:
+    """``mode`` "threads" runs tasks in this process; "celery" hands them to Celery workers
+    (which share the task folder: one machine, or a shared filesystem)."""
+
+    def __init__(self, store: st.TaskStore, config: TaskConfig, *, mode: str = "threads", workers: int = 2,
+                 broker: str | None = None) -> None:
+        if mode not in ("threads", "celery"):
+            raise ValueError(f"tasks mode must be threads or celery, not {mode!r}")
+        self.store, self.config, self.mode, self.broker = store, config, mode, broker
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="task")
+        self._callbacks = ThreadPoolExecutor(max_workers=4, thread_name_prefix="callback")
+        self._started = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    # --- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Resume what a previous run left (queued tasks, tasks whose worker died) and keep
+        sweeping. Idempotent."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        for task_id in self.store.recover() + self.store.queued():
+            self.submit(task_id)
+        threading.Thread(target=self._sweeper, name="task-sweeper", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _sweeper(self) -> None:
+        while not self._stop.wait(SWEEP_EVERY):
+            try:
+                for task_id in self.store.recover():
+                    log.warning("task %s: its worker stopped; running it again", task_id)
+                    self.submit(task_id)
+                self.store.sweep()
+            except Exception:  # the sweeper must outlive a bad moment of the database
+                log.exception("task sweep failed")
+
+    # --- running ----------------------------------------------------------------------------------
+    def submit(self, task_id: str) -> None:
+        """Queue a persisted task for running."""
+        if self.mode == "celery":
+            from .celery_app import send
+
+            send(task_id, self.broker)
+            return
+        self._pool.submit(self._run, task_id)
+
+    def run_here(self, task_id: str) -> None:
+        """Run a task in the calling thread (sync=1)."""
+        self._run(task_id)
+
+    def _run(self, task_id: str) -> None:
+        execute(self.store, task_id, self.config, self.worker_id, notify=self._notify)
+
+    def _notify(self, task_id: str) -> None:
+        task = self.store.get(task_id)
+        if task and task["callback_url"]:
+            self._callbacks.submit(deliver_callback, self.store, task_id, self.config)
+
+    # --- reading ----------------------------------------------------------------------------------
+    def wait(self, task_id: str, timeout: float) -> dict[str, Any] | None:
+        """The task once it has ended, or as it is after ``timeout`` seconds."""
+        end = time.monotonic() + timeout
+        while True:
+            task = self.store.get(task_id)
+            if task is None or task["state"] not in (st.QUEUED, *st.ACTIVE) or time.monotonic() > end:
+                return task
+            time.sleep(0.05)

@@ -1,0 +1,41 @@
+"""Task settings from the Flask config or the environment (CHECKER_* names)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .store import TaskStore
+from .urls import Policy
+from .work import TaskConfig
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def config_from(cfg: Mapping[str, Any]) -> TaskConfig:
+    return TaskConfig(
+        lease=float(cfg.get("TASK_LEASE", 30)),
+        timeout=float(cfg.get("TASK_TIMEOUT", 30)),
+        ttl=float(cfg.get("TASK_TTL", 3600)),
+        policy=Policy(allow_private=_truthy(cfg.get("ALLOW_PRIVATE_URLS", False)),
+                      timeout=float(cfg.get("URL_TIMEOUT", 10))),
+        callback_delays=tuple(cfg.get("CALLBACK_DELAYS", (0.0, 1.0, 3.0, 9.0, 27.0))),
+        stage_delay=float(cfg.get("TASK_STAGE_DELAY", 0)),
+    )
+
+
+def _env() -> dict[str, Any]:
+    return {k[len("CHECKER_"):]: v for k, v in os.environ.items() if k.startswith("CHECKER_")}
+
+
+def config_from_env() -> TaskConfig:
+    return config_from(_env())
+
+
+def store_from_env() -> TaskStore:
+    root = os.environ.get("CHECKER_TASKS_DIR") or str(Path("instance") / "tasks")
+    return TaskStore(root, ttl=float(_env().get("TASK_TTL", 3600)))

@@ -1,0 +1,151 @@
+"""Seed 002's asynchronous ID-photo tasks.
+
+POST /api/tasks/visual/external/idphoto     create (image_file | image_url | last_id; sync; callback_url)
+GET  /api/tasks/visual/external/idphoto/ID  poll: {status, message, data: {state, progress, image, ...}}
+GET  /api/tasks/results/TOKEN.jpg            the result, for one hour
+
+Errors answer ``{status: <http code>, message}``. A task is persisted (with its input) before the
+creating request is answered.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, jsonify, request, send_file
+from werkzeug.exceptions import HTTPException
+
+from .. import rules
+from ..autofix import options_from_params
+from ..errors import CheckerError
+from ..imaging import MAX_BYTES
+from ..specs import load_spec
+from ..tasks.service import TaskService
+from ..tasks.settings import config_from
+from ..tasks.urls import URLRefused, check_url
+from ..tasks.work import polling_body
+from .inputs import get_int, get_str, request_params
+
+bp = Blueprint("tasks_api", __name__, url_prefix="/api/tasks")
+
+# Seed 002's parameters (and a few aliases the rest of the service uses); anything else is refused.
+TASK_PARAMS = frozenset({
+    "image_url", "last_id", "sync", "callback_url", "spec_id", "dpi", "px_width", "px_height", "mm_width", "mm_height",
+    "change_bg", "bg_color", "bg_color2", "face_width", "min_face_width", "max_face_width", "face_height",
+    "min_face_height", "max_face_height", "head_top", "min_head_top", "max_head_top", "chin_top", "min_chin_top",
+    "max_chin_top", "eyes_top", "min_eyes_top", "max_eyes_top", "auto_bright", "bright_factor", "auto_smooth",
+    "smooth_factor", "auto_thin_face", "thin_face_factor", "auto_sharp", "sharp_factor", "clothes_id", "preview",
+    "quality", "min_file_size", "max_file_size", "add_label", "label_text", "label_height", "layout",
+    "layout_vertical", "layout_size", "layout_bg_color", "layout_qr_code_data", "layout_qr_code_size",
+    "layout_label_text", "human_matting_model", "face_detect_model", "face_alignment", "face_align", "render",
+    "format", "kb", "crop_marks", "api_key", "app_key",
+})
+_SERVICE_LOCK = threading.Lock()
+
+
+@bp.errorhandler(CheckerError)
+def _error(exc: CheckerError):
+    return jsonify({"status": exc.http, "message": f"{exc.status}: {exc.message}"}), exc.http
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    from . import http_to_checker
+
+    return _error(http_to_checker(exc))
+
+
+def service(app: Flask | None = None) -> TaskService:
+    """This app's task service, built on first use and started (recovery, sweeping)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    with _SERVICE_LOCK:
+        svc = app.extensions.get("idphoto_tasks")
+        if svc is None:
+            from ..tasks.store import TaskStore
+
+            cfg = app.config
+            root = cfg.get("TASKS_DIR") or str(Path(app.instance_path) / "tasks")
+            config = config_from(cfg)
+            svc = TaskService(TaskStore(root, ttl=config.ttl), config, mode=str(cfg.get("TASKS", "threads")),
+                              workers=int(cfg.get("TASK_WORKERS", 2)), broker=cfg.get("CELERY_BROKER_URL"))
+            app.extensions["idphoto_tasks"] = svc
+    svc.start()
+    return svc
+
+
+@bp.post("/visual/external/idphoto")
+def create_task():
+    """Create a task; with sync=1 answer once it has ended."""
+    params = request_params()
+    unknown = sorted(set(params) - TASK_PARAMS - set(rules.param_names()))
+    if unknown:
+        raise CheckerError("INVALID_ARGUMENT", f"unsupported parameter(s): {', '.join(unknown)}")
+    options_from_params(params)  # refuse bad options now, not in the task
+    if get_str(params, "spec_id"):
+        load_spec(params["spec_id"])
+    sync = get_int(params, "sync", 0, lo=0, hi=1)
+    svc = service()
+    policy = svc.config.policy
+    callback = get_str(params, "callback_url", max_len=512)
+    if callback:
+        _check(callback, policy, "callback_url")
+    image_url, image_id = None, None
+    upload = request.files.get("image_file")
+    if upload is not None:
+        data = upload.read(MAX_BYTES + 1)
+        if not data:
+            raise CheckerError("EMPTY_IMAGE", "image_file is empty")
+        if len(data) > MAX_BYTES:
+            raise CheckerError("IMAGE_FILE_SIZE_TOO_BIG", "image_file is larger than 15 MB")
+        image_id = svc.store.save_input(data)
+    elif get_str(params, "image_url"):
+        image_url = get_str(params, "image_url", max_len=512)
+        _check(image_url, policy, "image_url")
+    elif get_str(params, "last_id"):
+        image_id = get_str(params, "last_id")
+        if not svc.store.input_exists(image_id):
+            raise CheckerError("INVALID_ARGUMENT", "last_id names no image kept here (images are kept for one hour)")
+    else:
+        raise CheckerError("EMPTY_IMAGE", "send image_file, image_url or last_id")
+    kept = {k: v for k, v in params.items() if k not in ("sync", "callback_url", "image_url", "last_id", "api_key",
+                                                         "app_key")}
+    task_id = svc.store.create(kept, image_id=image_id, image_url=image_url, callback_url=callback,
+                               base_url=request.host_url)
+    if sync:
+        svc.run_here(task_id)
+        return jsonify(polling_body(svc.store.get(task_id)))
+    svc.submit(task_id)
+    return jsonify({"status": 200, "message": "ok", "data": {"task_id": task_id}})
+
+
+def _check(url: str, policy: Any, name: str) -> None:
+    try:
+        check_url(url, policy)
+    except URLRefused as exc:
+        raise CheckerError("INVALID_ARGUMENT", f"{name}: {exc}") from exc
+
+
+@bp.get("/visual/external/idphoto/<task_id>")
+def poll_task(task_id: str):
+    task = service().store.get(task_id)
+    if task is None:
+        raise CheckerError("NOT_FOUND", f"no task {task_id!r}", http=404)
+    return jsonify(polling_body(task))
+
+
+@bp.get("/results/<name>")
+def result_file(name: str):
+    path = service().store.result_path(name)
+    if path is None:
+        raise CheckerError("NOT_FOUND", "no such result (results are kept for one hour)", http=404)
+    mimetype = "image/png" if path.suffix == ".png" else "image/jpeg"
+    return send_file(path, mimetype=mimetype, max_age=0)
+
+
+def start_tasks(app: Flask) -> None:
+    """Called by gunicorn in each worker: resume tasks a previous run left behind."""
+    with app.app_context():
+        service(app)
+
