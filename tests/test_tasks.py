@@ -1,0 +1,322 @@
+"""Seed 002's async tasks through the Flask test client with the in-process thread pool: every
+state, progress, last_id, callbacks (a real receiver on loopback), expiry, 50 at once, recovery."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from checker.imaging import load_photo
+from checker.tasks import store as st
+from checker.tasks.service import TaskService
+from checker.tasks.settings import config_from
+from checker.web import create_app
+
+URL = "/api/tasks/visual/external/idphoto"
+
+
+def make_app(tmp_path: Path, **config):
+    base = {"TESTING": True, "TASKS_DIR": str(tmp_path / "tasks"), "TASK_WORKERS": 2,
+            "CALLBACK_DELAYS": (0.0, 0.2, 0.4)}
+    return create_app(base | config)
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = make_app(tmp_path)
+    yield app
+    svc = app.extensions.get("idphoto_tasks")
+    if svc:
+        svc.stop()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def upload(data: bytes, **fields) -> dict:
+    return {"image_file": (io.BytesIO(data), "photo.jpg"), **fields}
+
+
+def create(client, **fields):
+    resp = client.post(URL, data=fields, content_type="multipart/form-data")
+    return resp.status_code, resp.get_json()
+
+
+def poll(client, task_id: str, timeout: float = 30.0) -> tuple[dict, list[tuple[int, int]]]:
+    seen = []
+    end = time.time() + timeout
+    while True:
+        body = client.get(f"{URL}/{task_id}").get_json()
+        data = body["data"]
+        seen.append((data["state"], data["progress"]))
+        if data["state"] == 1 or data["state"] < 0 or time.time() > end:
+            return body, seen
+        time.sleep(0.02)
+
+
+def fetch_result(client, url: str) -> bytes:
+    resp = client.get(url.split("localhost", 1)[1])
+    assert resp.status_code == 200, resp.get_json()
+    return resp.data
+
+
+class Files(BaseHTTPRequestHandler):
+    """A loopback web server: /photo serves an image, /big 16 MB, /missing 404; POSTs are recorded."""
+
+    photo = b""
+    posts: list[dict] = []
+    fail_first = 0
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        if self.path == "/photo":
+            body = self.photo
+        elif self.path == "/big":
+            body = b"\xff\xd8\xff" + b"\x00" * (16 * 1024 * 1024)
+        else:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Files.posts.append(json.loads(body))
+        if Files.fail_first > 0:
+            Files.fail_first -= 1
+            self.send_error(500)
+            return
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def web(face_bytes):
+    Files.photo = face_bytes("hivision_test3.jpg")
+    Files.posts = []
+    Files.fail_first = 0
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+# --- the happy paths ------------------------------------------------------------------------------
+def test_sync_task_returns_the_finished_photo_of_the_default_size(client, face_bytes):
+    code, body = create(client, sync="1", **upload(face_bytes("hivision_test3.jpg")))
+    assert code == 200 and body["status"] == 200
+    data = body["data"]
+    assert data["state"] == 1 and data["progress"] == 100 and data["return_type"] == 1
+    assert data["created_at"] <= data["processed_at"] <= data["completed_at"] and data["time_elapsed"] >= 0
+    photo = load_photo(fetch_result(client, data["image"]))
+    assert (photo.width, photo.height) == (295, 413)  # seed 002's default size
+    assert data["report"]["passed"] is True
+
+
+def test_async_task_moves_through_its_stages(client, face_bytes, monkeypatch):
+    # Slow every stage a little so that polling sees it move.
+    from checker.tasks import work
+
+    original = work.execute
+
+    def slow(store, task_id, config, worker, notify=None):
+        from dataclasses import replace
+
+        original(store, task_id, replace(config, stage_delay=0.05), worker, notify)
+
+    monkeypatch.setattr("checker.tasks.service.execute", slow)
+    code, body = create(client, px_width="413", px_height="531", spec_id="schengen-visa",
+                        **upload(face_bytes("hivision_test3.jpg")))
+    assert code == 200 and body == {"status": 200, "message": "ok", "data": {"task_id": body["data"]["task_id"]}}
+    final, seen = poll(client, body["data"]["task_id"])
+    progress = [p for _, p in seen]
+    assert progress == sorted(progress) and progress[-1] == 100
+    states = {s for s, _ in seen}
+    assert {st.PROCESSING, st.DONE} <= states and len(set(progress)) >= 4
+    photo = load_photo(fetch_result(client, final["data"]["image"]))
+    assert (photo.width, photo.height) == (413, 531)
+
+
+def test_last_id_reuses_the_input(client, face_bytes):
+    _, first = create(client, sync="1", **upload(face_bytes("hivision_test3.jpg")))
+    image_id = first["data"]["image_id"]
+    code, second = create(client, sync="1", last_id=image_id, bg_color="438EDB")
+    assert code == 200 and second["data"]["state"] == 1 and second["data"]["image_id"] == image_id
+    photo = load_photo(fetch_result(client, second["data"]["image"]))
+    assert abs(int(photo.rgb[3, 3, 2]) - 0xDB) <= 4  # the new background on the same person
+    code, bad = create(client, last_id="00000000-0000-0000-0000-000000000000")
+    assert code == 400 and bad["status"] == 400
+
+
+def test_layout_and_a_window_of_bytes(client, face_bytes):
+    _, body = create(client, sync="1", layout="1", layout_size="6inch", min_file_size="20480",
+                     max_file_size="40960", **upload(face_bytes("hivision_test3.jpg")))
+    data = body["data"]
+    assert 20480 <= len(fetch_result(client, data["image"])) <= 40960
+    sheet = load_photo(fetch_result(client, data["layout_image"]))
+    assert sorted((sheet.width, sheet.height)) == [1200, 1800]
+
+
+def test_unknown_task_is_a_404_in_the_envelope(client):
+    resp = client.get(f"{URL}/no-such-task")
+    assert resp.status_code == 404 and resp.get_json()["status"] == 404
+
+
+# --- refusals at submission -------------------------------------------------------------------------
+@pytest.mark.parametrize(("fields", "text"), [
+    ({"image_url": "ftp://example.org/a.jpg"}, "http"),
+    ({"image_url": "http://127.0.0.1:9/a.jpg"}, "private"),
+    ({"image_url": "http://169.254.169.254/latest/meta-data"}, "private"),
+    ({"image_url": "http://10.0.0.7/a.jpg"}, "private"),
+    ({"image_url": "http://example.invalid./a.jpg"}, "resolved"),
+    ({"image_url": "https://example.org/a.jpg", "callback_url": "http://192.168.1.1/cb"}, "callback_url"),
+    ({"image_url": "https://example.org/a.jpg", "clothes_id": "man_1"}, "clothes_id"),
+    ({"image_url": "https://example.org/a.jpg", "layout": "1", "layout_size": "7inch"}, "layout_size"),
+    ({"image_url": "https://example.org/a.jpg", "colour": "red"}, "unsupported parameter"),
+    ({"image_url": "https://example.org/a.jpg", "spec_id": "9999"}, "UNKNOWN_SPEC"),
+    ({}, "image_file, image_url or last_id"),
+])
+def test_refused_at_submission(client, fields, text):
+    code, body = create(client, **fields)
+    assert code == 400 and body["status"] == 400 and text in body["message"], body
+
+
+# --- failure states ------------------------------------------------------------------------------------
+def test_invalid_image_is_state_minus_7(client):
+    _, body = create(client, sync="1", **upload(b"this is not an image at all"))
+    assert body["data"]["state"] == st.INVALID_IMAGE and "CORRUPT_IMAGE" in body["message"]
+
+
+def test_no_face_is_state_minus_1(client, face_bytes):
+    _, body = create(client, sync="1", **upload(face_bytes("dogs_no_face.jpg")))
+    assert body["data"]["state"] == st.FAILED and "NO_FACE_DETECTED" in body["message"]
+
+
+def test_download_states(tmp_path, web):
+    app = make_app(tmp_path, ALLOW_PRIVATE_URLS=True)
+    client = app.test_client()
+    _, ok = create(client, sync="1", image_url=f"{web}/photo")
+    assert ok["data"]["state"] == st.DONE
+    _, missing = create(client, sync="1", image_url=f"{web}/missing")
+    assert missing["data"]["state"] == st.DOWNLOAD_FAILED and "404" in missing["message"]
+    _, big = create(client, sync="1", image_url=f"{web}/big")
+    assert big["data"]["state"] == st.TOO_LARGE
+    _, closed = create(client, sync="1", image_url="http://127.0.0.1:9/none")
+    assert closed["data"]["state"] == st.DOWNLOAD_FAILED
+    app.extensions["idphoto_tasks"].stop()
+
+
+def test_timeout_is_state_minus_8(tmp_path, face_bytes):
+    app = make_app(tmp_path, TASK_TIMEOUT=0.05, TASK_STAGE_DELAY=0.03)
+    _, body = create(app.test_client(), sync="1", **upload(face_bytes("hivision_test3.jpg")))
+    assert body["data"]["state"] == st.TIMED_OUT
+    app.extensions["idphoto_tasks"].stop()
+
+
+def test_a_result_that_cannot_be_stored_is_state_minus_2(client, face_bytes, monkeypatch):
+    def broken(self, data, ext):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(st.TaskStore, "save_result", broken)
+    _, body = create(client, sync="1", **upload(face_bytes("hivision_test3.jpg")))
+    assert body["data"]["state"] == st.UPLOAD_FAILED and "disk full" in body["message"]
+
+
+# --- callbacks, expiry, load -------------------------------------------------------------------------------
+def test_callback_receives_the_polling_body_with_retries(tmp_path, web, face_bytes):
+    app = make_app(tmp_path, ALLOW_PRIVATE_URLS=True)
+    client = app.test_client()
+    Files.fail_first = 1  # the receiver errs once: the service must try again
+    _, body = create(client, callback_url=f"{web}/callback", **upload(face_bytes("hivision_test3.jpg")))
+    task_id = body["data"]["task_id"]
+    end = time.time() + 20
+    while len(Files.posts) < 2 and time.time() < end:
+        time.sleep(0.05)
+    assert len(Files.posts) == 2 and Files.posts[-1]["data"]["task_id"] == task_id
+    assert Files.posts[-1]["status"] == 200 and Files.posts[-1]["data"]["state"] == st.DONE
+    svc = app.extensions["idphoto_tasks"]
+    assert svc.store.get(task_id)["callback_status"] == "delivered (attempt 2)"
+    svc.stop()
+
+
+def test_results_expire(tmp_path, face_bytes):
+    app = make_app(tmp_path, TASK_TTL=0.5)
+    client = app.test_client()
+    _, body = create(client, sync="1", **upload(face_bytes("hivision_test3.jpg")))
+    url = body["data"]["image"]
+    assert client.get(url.split("localhost", 1)[1]).status_code == 200
+    time.sleep(0.7)
+    assert client.get(url.split("localhost", 1)[1]).status_code == 404
+    later = client.get(f"{URL}/{body['data']['task_id']}").get_json()
+    assert later["data"]["image"] is None and "expired" in later["message"]
+    svc = app.extensions["idphoto_tasks"]
+    assert svc.store.sweep() >= 2  # the result and the kept input are deleted
+    assert not list((tmp_path / "tasks" / "results").glob("*.jpg"))
+    svc.stop()
+
+
+def test_fifty_tasks_at_once_all_finish(client, face_bytes):
+    data = face_bytes("hivision_test3.jpg")
+    ids = []
+    threads = []
+
+    def submit():
+        code, body = create(client, **upload(data))
+        assert code == 200
+        ids.append(body["data"]["task_id"])
+
+    for _ in range(50):
+        threads.append(threading.Thread(target=submit))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(ids)) == 50
+    states = [poll(client, task_id, timeout=120)[0]["data"]["state"] for task_id in ids]
+    assert states == [st.DONE] * 50
+
+
+# --- persistence and recovery ------------------------------------------------------------------------------
+def test_a_task_whose_worker_died_is_resumed_then_failed_after_two_attempts(tmp_path, face_bytes):
+    store = st.TaskStore(tmp_path / "tasks")
+    image_id = store.save_input(face_bytes("hivision_test3.jpg"))
+    task_id = store.create({}, image_id=image_id, image_url=None, callback_url=None, base_url="http://x/")
+    assert store.claim(task_id, "dead-worker", lease=0.01)  # a worker took it, then vanished
+    assert not store.claim(task_id, "other", lease=30)  # at most once at a time
+    time.sleep(0.05)
+    config = config_from({"TASK_LEASE": 5})
+    svc = TaskService(store, config, workers=1)
+    svc.start()  # recovery: queued again and run
+    done = svc.wait(task_id, 30)
+    assert done["state"] == st.DONE and done["attempts"] == 2
+    svc.stop()
+    # A second task dies twice: failed with a message, not retried forever.
+    task2 = store.create({}, image_id=image_id, image_url=None, callback_url=None, base_url="http://x/")
+    for _ in range(2):
+        assert store.claim(task2, "dead", lease=0.01)
+        time.sleep(0.05)
+        store.recover()
+    failed = store.get(task2)
+    assert failed["state"] == st.FAILED and "stopped" in failed["message"]
+
+
+def test_an_accepted_task_is_on_disk_before_the_answer(tmp_path, face_bytes, monkeypatch):
+    app = make_app(tmp_path)
+    monkeypatch.setattr(TaskService, "submit", lambda self, task_id: None)  # nothing runs it
+    _, body = create(app.test_client(), **upload(face_bytes("hivision_test3.jpg")))
+    fresh = st.TaskStore(tmp_path / "tasks")  # another process's view of the folder
+    task = fresh.get(body["data"]["task_id"])
+    assert task["state"] == st.QUEUED and fresh.input_exists(task["image_id"])
+    app.extensions["idphoto_tasks"].stop()

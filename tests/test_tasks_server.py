@@ -1,0 +1,226 @@
+"""Tasks through a real gunicorn on loopback: seed 002's create-then-poll client, callbacks, a
+server killed mid-task; and the Celery path against a real Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from checker.imaging import load_photo
+from checker.tasks import store as st
+
+from .test_tasks import Files
+
+ROOT = Path(__file__).resolve().parent.parent
+TASK_URL = "/api/tasks/visual/external/idphoto"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def post_form(url: str, fields: dict, key: str = "test-key") -> dict:
+    """As seed 002's Python example posts: form fields, the key in X-API-KEY."""
+    req = urllib.request.Request(url, data=urllib.parse.urlencode(fields).encode(), headers={"X-API-KEY": key})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read())
+
+
+class Server:
+    """`idphoto serve` with a task folder; start / kill -9 / start again."""
+
+    def __init__(self, tasks_dir: Path, **env: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = os.environ | {"CI": "", "CHECKER_TASKS_DIR": str(tasks_dir), "CHECKER_ALLOW_PRIVATE_URLS": "true",
+                                 "CHECKER_TASK_LEASE": "2"} | env
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        idphoto = Path(sys.executable).with_name("idphoto")
+        self.proc = subprocess.Popen([str(idphoto), "serve", "--port", str(self.port), "--workers", "2"], cwd=ROOT,
+                                     env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        end = time.time() + 90
+        while True:
+            try:
+                get_json(self.base + "/healthz")
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.time() > end:
+                    pytest.fail("the server did not start")
+                time.sleep(0.3)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=20)
+
+
+@pytest.fixture
+def web(face_bytes):
+    Files.photo = face_bytes("hivision_test3.jpg")
+    Files.posts = []
+    Files.fail_first = 0
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture
+def server(tmp_path):
+    srv = Server(tmp_path / "tasks", CHECKER_TASK_STAGE_DELAY="0.25")
+    srv.start()
+    yield srv
+    srv.kill(signal.SIGTERM)
+
+
+def seed_002_client(base: str, image_url: str) -> dict:
+    """Seed 002's Python example: create a task (sync 0, image_url), then poll once a second for
+    up to 30 seconds until state 1 or a failure."""
+    created = post_form(base + TASK_URL, {"sync": "0", "image_url": image_url})
+    assert created.get("status") == 200 and "task_id" in created["data"], created
+    task_id = created["data"]["task_id"]
+    for i in range(30):
+        if i != 0:
+            time.sleep(1)
+        result = get_json(f"{base}{TASK_URL}/{task_id}")
+        if result.get("status") == 200 and result["data"]["state"] == 1:
+            return result
+        if result["data"]["state"] < 0:
+            pytest.fail(f"task failed: {result}")
+    pytest.fail("timeout while polling")
+
+
+def test_seed_002_polling_client_gets_a_downloadable_photo(server, web):
+    result = seed_002_client(server.base, f"{web}/photo")
+    with urllib.request.urlopen(result["data"]["image"], timeout=10) as resp:
+        photo = load_photo(resp.read())
+    assert (photo.width, photo.height) == (295, 413)
+
+
+def test_callback_over_http(server, web):
+    created = post_form(server.base + TASK_URL, {"image_url": f"{web}/photo", "callback_url": f"{web}/cb",
+                                                 "px_width": "413", "px_height": "531"})
+    task_id = created["data"]["task_id"]
+    end = time.time() + 60
+    while not Files.posts and time.time() < end:
+        time.sleep(0.1)
+    (body,) = Files.posts
+    assert body["data"]["task_id"] == task_id and body["data"]["state"] == st.DONE
+    with urllib.request.urlopen(body["data"]["image"], timeout=10) as resp:
+        assert load_photo(resp.read()).width == 413
+
+
+def test_a_server_killed_mid_task_loses_nothing(tmp_path, web):
+    srv = Server(tmp_path / "tasks", CHECKER_TASK_STAGE_DELAY="0.5")  # ~6 s a task
+    srv.start()
+    try:
+        ids = [post_form(srv.base + TASK_URL, {"image_url": f"{web}/photo"})["data"]["task_id"] for _ in range(3)]
+        end = time.time() + 30
+        while time.time() < end:  # wait until one is being processed
+            states = [get_json(f"{srv.base}{TASK_URL}/{i}")["data"]["state"] for i in ids]
+            if any(s in st.ACTIVE for s in states):
+                break
+            time.sleep(0.1)
+        assert any(s in st.ACTIVE for s in states)
+        srv.kill()  # kill -9: no chance to clean up
+        srv.start()  # same folder: the tasks must still be there and end properly
+        finals = []
+        for task_id in ids:
+            end = time.time() + 90
+            while True:
+                data = get_json(f"{srv.base}{TASK_URL}/{task_id}")["data"]
+                if data["state"] == st.DONE or data["state"] < 0 or time.time() > end:
+                    finals.append(data)
+                    break
+                time.sleep(0.2)
+        assert [d["state"] for d in finals] == [st.DONE] * 3, finals
+        assert max(d["progress"] for d in finals) == 100
+    finally:
+        srv.kill(signal.SIGTERM)
+
+
+# --- Celery with a real Redis ---------------------------------------------------------------------------
+@pytest.fixture
+def redis_url(tmp_path):
+    binary = shutil.which("redis-server")
+    if binary is None:
+        reason = "redis-server is not installed (.ci/run installs it from Debian's packages)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    port = free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    end = time.time() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.time() > end:
+                proc.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_celery_runs_the_same_task(tmp_path, redis_url, face_bytes):
+    tasks_dir = tmp_path / "tasks"
+    env = os.environ | {"CHECKER_TASKS_DIR": str(tasks_dir), "CHECKER_CELERY_BROKER_URL": redis_url}
+    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "checker.tasks.celery_app", "worker",
+                               "--pool", "solo", "--concurrency", "1", "--loglevel", "WARNING"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        import io
+
+        from checker.web import create_app
+
+        app = create_app({"TESTING": True, "TASKS_DIR": str(tasks_dir), "TASKS": "celery",
+                          "CELERY_BROKER_URL": redis_url})
+        client = app.test_client()
+        resp = client.post(TASK_URL, data={"image_file": (io.BytesIO(face_bytes("hivision_test3.jpg")), "p.jpg"),
+                                           "px_width": "358", "px_height": "441"},
+                           content_type="multipart/form-data")
+        task_id = resp.get_json()["data"]["task_id"]
+        end = time.time() + 120
+        while True:
+            data = client.get(f"{TASK_URL}/{task_id}").get_json()["data"]
+            if data["state"] == st.DONE or data["state"] < 0 or time.time() > end:
+                break
+            time.sleep(0.2)
+        assert data["state"] == st.DONE, data
+        photo = load_photo(client.get(data["image"].split("localhost", 1)[1]).data)
+        assert (photo.width, photo.height) == (358, 441)
+        task = st.TaskStore(tasks_dir).get(task_id)
+        assert task["worker"] and str(worker.pid) in task["worker"]  # run by the Celery worker
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=20)
