@@ -230,12 +230,11 @@ def _encode(rgb: np.ndarray, fmt: str, dpi: int, opts: FixOptions, window: tuple
     """The file: pixels never resampled here (the spec's pixel size is part of compliance)."""
     from .generate import filesize
 
-    image = rgb if fmt == "JPEG" else np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
     if opts.kb is not None:
-        return filesize.set_kb(image, opts.kb, dpi=dpi).data
+        return filesize.set_kb(rgb, opts.kb, dpi=dpi, fmt=fmt).data
     if opts.quality is not None or window == (None, None):
-        return filesize.encode(image, dpi=dpi, quality=opts.quality or filesize.DEFAULT_QUALITY)
-    return filesize.fit_file_size(image, dpi=dpi, min_file_size=window[0], max_file_size=window[1]).data
+        return filesize.encode(rgb, dpi=dpi, quality=opts.quality or filesize.DEFAULT_QUALITY, fmt=fmt)
+    return filesize.fit_file_size(rgb, dpi=dpi, min_file_size=window[0], max_file_size=window[1], fmt=fmt).data
 
 
 def _first_format(spec: Spec) -> str:

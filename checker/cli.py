@@ -7,7 +7,6 @@ import sys
 from typing import Any
 
 import click
-import numpy as np
 
 import checker
 from checker.cli_models import models_group
@@ -259,9 +258,8 @@ def generate(photo: str, out: str, width: int, height: int, hd_out: str | None, 
                 continue
             if bg:
                 rgb = background.compose(rgba, bg, render=render)
-                if not path.lower().endswith((".jpg", ".jpeg")):
-                    rgb = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])  # PNG, opaque
-                _write(path, filesize.encode(rgb, dpi=dpi, quality=95))
+                fmt = "JPEG" if path.lower().endswith((".jpg", ".jpeg")) else "PNG"
+                _write(path, filesize.encode(rgb, dpi=dpi, quality=95, fmt=fmt))
             else:
                 _write(path, filesize.encode(rgba, dpi=dpi))
     except checker.CheckerError as exc:

@@ -37,7 +37,7 @@ def test_layout(runner, faces_dir, tmp_path):
                                "--photo-mm", "35x49", "--crop-marks"])
     assert res.exit_code == 0, res.output
     sheet = load_photo(out.read_bytes())
-    assert (sheet.width, sheet.height) == (3508, 2480) and "28 copies" in res.output
+    assert (sheet.width, sheet.height) == (3508, 2480) and "30 copies" in res.output
 
 
 def test_layout_refuses_a_stretch(runner, faces_dir, tmp_path):
