@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 import checker
+from checker.cli_keys import keys_group
 from checker.cli_models import models_group
 
 
@@ -135,10 +136,15 @@ def specs(search: str | None, category: str | None, as_json: bool) -> None:
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--workers", default=None, type=int, help="gunicorn workers [default: min(2, cores)]")
 def serve(host: str, port: int, workers: int | None) -> None:
-    """Serve the HTTP API with gunicorn (models load once per worker)."""
+    """Serve the HTTP API with gunicorn (models load once per worker).
+
+    With no API key created yet the service is open, so it listens on loopback only."""
+    from checker.web.server import access_mode
     from checker.web.server import serve as run
 
-    click.echo(f"idphoto: serving on http://{host}:{port}", err=True)
+    host, note = access_mode(host)
+    click.echo(f"idphoto: {note}", err=True)
+    click.echo(f"idphoto: serving on http://{host}:{port} (API docs: /docs)", err=True)
     run(host=host, port=port, workers=workers)
 
 
@@ -382,6 +388,7 @@ def batch(src_dir: str, spec: str, out_dir: str, layout: str | None, bg: str | N
 
 
 main.add_command(models_group, "models")
+main.add_command(keys_group, "keys")
 
 if __name__ == "__main__":
     main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,12 @@ from checker.context import Analysis
 from checker.imaging import Photo, load_photo
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Tests never read or write the checkout's instance/ (a developer's real keys and tasks): the app's
+# default state folder is a fresh one per test process, and state set in the environment is ignored.
+for _var in ("CHECKER_KEYS_DB", "CHECKER_TASKS_DIR"):
+    os.environ.pop(_var, None)
+os.environ["CHECKER_INSTANCE_DIR"] = tempfile.mkdtemp(prefix="idphoto-tests-")
 SHARED = Path(os.environ.get("CHECKER_SHARED_DIR") or ROOT.parent / "shared")
 FACES = SHARED / "faces"
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -107,10 +114,22 @@ def default_max(check: str) -> float:
 
 
 @pytest.fixture
-def app():
+def app(tmp_path):
     from checker.web import create_app
 
-    return create_app({"TESTING": True})
+    app = create_app({"TESTING": True, "KEYS_DB": str(tmp_path / "keys.sqlite3"),
+                      "TASKS_DIR": str(tmp_path / "tasks")})
+    yield app
+    svc = app.extensions.get("idphoto_tasks")  # started by the task and eye-masking APIs
+    if svc:
+        svc.stop()
+
+
+def new_key(app, **options) -> str:
+    """A key in the app's key file (the first one turns the open server into a keyed one)."""
+    from checker.keys import KeyStore
+
+    return KeyStore(app.config["KEYS_DB"]).create(**options)
 
 
 @pytest.fixture

@@ -105,3 +105,27 @@ def test_seed_000_idphoto_over_http(server, face_bytes):
     png = base64.b64decode(answer["image_base64_standard"].split(",", 1)[1])
     photo = load_photo(png)
     assert (photo.width, photo.height) == (295, 413) and answer["human_matting_model"] == "embedded"
+
+
+def _listening(port: int) -> set[str]:
+    """Local IPv4 addresses with a socket listening on ``port`` (from /proc/net/tcp)."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        addr, hex_port = local.split(":")
+        if state == "0A" and int(hex_port, 16) == port:
+            found.add(socket.inet_ntoa(bytes.fromhex(addr)[::-1]))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads listening sockets from /proc/net/tcp")
+def test_an_open_server_asked_for_every_address_listens_on_loopback(tmp_path):
+    from .servers import Server
+
+    srv = Server(tmp_path / "tasks", host="0.0.0.0")
+    srv.start()
+    try:
+        assert "no API keys" in srv.stderr and "listening on 127.0.0.1 instead of 0.0.0.0" in srv.stderr
+        assert _listening(srv.port) == {"127.0.0.1"}
+    finally:
+        srv.kill(signal.SIGTERM)

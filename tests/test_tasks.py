@@ -22,7 +22,8 @@ URL = "/api/tasks/visual/external/idphoto"
 
 
 def make_app(tmp_path: Path, **config):
-    base = {"TESTING": True, "TASKS_DIR": str(tmp_path / "tasks"), "TASK_WORKERS": 2,
+    base = {"TESTING": True, "TASKS_DIR": str(tmp_path / "tasks"), "KEYS_DB": str(tmp_path / "keys.sqlite3"),
+            "TASK_WORKERS": 2,
             "CALLBACK_DELAYS": (0.0, 0.2, 0.4)}
     return create_app(base | config)
 

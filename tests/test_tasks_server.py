@@ -22,21 +22,11 @@ import pytest
 from checker.imaging import load_photo
 from checker.tasks import store as st
 
+from .servers import Server, free_port, get_json
 from .test_tasks import Files
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK_URL = "/api/tasks/visual/external/idphoto"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as resp:
-        return json.loads(resp.read())
 
 
 def post_form(url: str, fields: dict, key: str = "test-key") -> dict:
@@ -47,37 +37,6 @@ def post_form(url: str, fields: dict, key: str = "test-key") -> dict:
             return json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         return json.loads(exc.read())
-
-
-class Server:
-    """`idphoto serve` with a task folder; start / kill -9 / start again."""
-
-    def __init__(self, tasks_dir: Path, **env: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.env = os.environ | {"CI": "", "CHECKER_TASKS_DIR": str(tasks_dir), "CHECKER_ALLOW_PRIVATE_URLS": "true",
-                                 "CHECKER_TASK_LEASE": "2"} | env
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        idphoto = Path(sys.executable).with_name("idphoto")
-        self.proc = subprocess.Popen([str(idphoto), "serve", "--port", str(self.port), "--workers", "2"], cwd=ROOT,
-                                     env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
-        end = time.time() + 90
-        while True:
-            try:
-                get_json(self.base + "/healthz")
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.time() > end:
-                    pytest.fail("the server did not start")
-                time.sleep(0.3)
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
-            self.proc.wait(timeout=20)
 
 
 @pytest.fixture
@@ -194,7 +153,9 @@ def redis_url(tmp_path):
 
 def test_celery_runs_the_same_task(tmp_path, redis_url, face_bytes):
     tasks_dir = tmp_path / "tasks"
-    env = os.environ | {"CHECKER_TASKS_DIR": str(tasks_dir), "CHECKER_CELERY_BROKER_URL": redis_url}
+    keys_db = str(tmp_path / "keys.sqlite3")
+    env = os.environ | {"CHECKER_TASKS_DIR": str(tasks_dir), "CHECKER_CELERY_BROKER_URL": redis_url,
+                        "CHECKER_KEYS_DB": keys_db}
     worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "checker.tasks.celery_app", "worker",
                                "--pool", "solo", "--concurrency", "1", "--loglevel", "WARNING"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -204,7 +165,7 @@ def test_celery_runs_the_same_task(tmp_path, redis_url, face_bytes):
         from checker.web import create_app
 
         app = create_app({"TESTING": True, "TASKS_DIR": str(tasks_dir), "TASKS": "celery",
-                          "CELERY_BROKER_URL": redis_url})
+                          "CELERY_BROKER_URL": redis_url, "KEYS_DB": keys_db})
         client = app.test_client()
         resp = client.post(TASK_URL, data={"image_file": (io.BytesIO(face_bytes("hivision_test3.jpg")), "p.jpg"),
                                            "px_width": "358", "px_height": "441"},

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
+from ..instance import instance_dir
 from .store import TaskStore
 from .urls import Policy
 from .work import TaskConfig
@@ -25,6 +25,7 @@ def config_from(cfg: Mapping[str, Any]) -> TaskConfig:
                       timeout=float(cfg.get("URL_TIMEOUT", 10))),
         callback_delays=tuple(cfg.get("CALLBACK_DELAYS", (0.0, 1.0, 3.0, 9.0, 27.0))),
         stage_delay=float(cfg.get("TASK_STAGE_DELAY", 0)),
+        keys_db=str(cfg["KEYS_DB"]) if cfg.get("KEYS_DB") else None,
     )
 
 
@@ -37,5 +38,5 @@ def config_from_env() -> TaskConfig:
 
 
 def store_from_env() -> TaskStore:
-    root = os.environ.get("CHECKER_TASKS_DIR") or str(Path("instance") / "tasks")
+    root = os.environ.get("CHECKER_TASKS_DIR") or str(instance_dir() / "tasks")
     return TaskStore(root, ttl=float(_env().get("TASK_TTL", 3600)))

@@ -26,6 +26,10 @@ class FetchFailed(Exception):
     """The download failed: unreachable, timed out, HTTP error (task state -3)."""
 
 
+class FetchTimedOut(FetchFailed):
+    """The server did not answer (or finish answering) within the policy's timeout."""
+
+
 class TooLarge(Exception):
     """The body is larger than the cap (task state -5)."""
 
@@ -93,6 +97,8 @@ def download(url: str, policy: Policy) -> bytes:
         raise FetchFailed(f"the server answered HTTP {exc.code}") from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
+        if isinstance(reason, TimeoutError):
+            raise FetchTimedOut(f"no answer within {policy.timeout:g} s") from exc
         raise FetchFailed(f"the image could not be downloaded: {reason}") from exc
     if len(data) > policy.max_bytes:
         raise TooLarge(f"the image is larger than {policy.max_bytes} bytes")

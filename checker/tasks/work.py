@@ -33,6 +33,7 @@ class TaskConfig:
     policy: Policy = field(default_factory=Policy)
     callback_delays: tuple[float, ...] = CALLBACK_DELAYS
     stage_delay: float = 0.0  # seconds added to every stage: only for tests and demos of long tasks
+    keys_db: str | None = None  # where credits are given back for tasks that fail (None: the default)
 
 
 class _Lost(Exception):
@@ -72,6 +73,7 @@ def execute(store: st.TaskStore, task_id: str, config: TaskConfig, worker: str,
         log.exception("task %s failed", task_id)
         store.finish(task_id, worker, st.FAILED, "internal error while processing the task")
     _finished(store, task_id, worker)
+    _refund_failed(store, task_id, config)
     if notify is not None:
         notify(task_id)
 
@@ -83,6 +85,7 @@ def _run(store: st.TaskStore, task_id: str, config: TaskConfig, step: Callable[[
 
     task = store.get(task_id)
     params: dict[str, Any] = json.loads(task["params"])
+    params.pop(BILLING, None)
     worker = task["worker"]
     step(st.PREPARING, 5)
     if task["image_id"]:
@@ -129,6 +132,21 @@ def _run(store: st.TaskStore, task_id: str, config: TaskConfig, step: Callable[[
                               "size_px": list(result.size_px), "dpi": result.dpi}),
     }
     store.finish(task_id, worker, st.DONE, "success", **fields)
+
+
+BILLING = "_billing"  # in a task's params: {"key": key id, "cost": credits taken at creation}
+
+
+def _refund_failed(store: st.TaskStore, task_id: str, config: TaskConfig) -> None:
+    """A task that made nothing costs nothing: give back the credits its creation took."""
+    task = store.get(task_id)
+    if task is None or task["state"] == st.DONE:
+        return
+    billing = json.loads(task["params"]).get(BILLING)
+    if billing and billing.get("cost"):
+        from ..keys import KeyStore, default_path
+
+        KeyStore(config.keys_db or default_path()).refund(billing["key"], int(billing["cost"]))
 
 
 def _finished(store: st.TaskStore, task_id: str, worker: str) -> None:

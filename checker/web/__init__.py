@@ -13,7 +13,8 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import CheckerError
 from ..imaging import MAX_BYTES
-from .envelopes import check_api_error
+from ..instance import instance_dir
+from . import envelopes
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides DEFAULT_CONFIG (and ``CHECKER_*`` environment values)."""
-    app = Flask(__name__)
+    app = Flask(__name__, instance_path=str(instance_dir()))
     app.config.update(DEFAULT_CONFIG)
     app.config.from_prefixed_env("CHECKER")
     if config:
@@ -37,9 +38,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # Chinese messages stay readable
     app.json.sort_keys = False
 
-    from . import check_api, fix_api, health, hivision_api, specs_api, tasks_api
+    from . import check_api, docs_api, fix_api, health, hivision_api, mask_api, matting_api, specs_api, tasks_api
 
-    for bp in (check_api.bp, specs_api.bp, fix_api.bp, hivision_api.bp, tasks_api.bp, health.bp):
+    for bp in (check_api.bp, specs_api.bp, fix_api.bp, hivision_api.bp, tasks_api.bp, mask_api.bp, matting_api.bp,
+               health.bp, docs_api.bp):
         app.register_blueprint(bp)
 
     @app.before_request
@@ -50,22 +52,24 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.after_request
     def echo_request_id(response):
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        if g.get("retry_after"):
+            response.headers["Retry-After"] = str(g.retry_after)
         return response
 
     # App-wide fallbacks answer in the check API's envelope; each blueprint maps its own errors.
     @app.errorhandler(CheckerError)
     def on_checker_error(exc: CheckerError):
-        return check_api_error(exc)
+        return envelopes.for_request()(exc)
 
     @app.errorhandler(HTTPException)
     def on_http_error(exc: HTTPException):
-        return check_api_error(http_to_checker(exc))
+        return envelopes.for_request()(http_to_checker(exc))
 
     @app.errorhandler(Exception)
     def on_crash(exc: Exception):
         log.exception("unhandled error")
         message = "internal error; the request id identifies it in the log"
-        return check_api_error(CheckerError("INTERNAL_ERROR", message))
+        return envelopes.for_request()(CheckerError("INTERNAL_ERROR", message))
 
     if app.config.get("WARM_UP_MODELS"):
         from .. import models

@@ -10,11 +10,13 @@ from ..errors import CheckerError
 from ..imaging import load_photo
 from ..pipeline import run_check
 from ..specs import load_spec
-from .envelopes import check_api_error
+from .auth import require_key
+from .envelopes import check_api_error, use
 from .inputs import request_image, request_params
 
 bp = Blueprint("check_api", __name__, url_prefix="/api")
-bp.register_error_handler(CheckerError, check_api_error)
+use(bp, check_api_error)
+bp.before_request(require_key("check"))
 
 _FILE_FIELDS = ("file", "image", "input_image")
 

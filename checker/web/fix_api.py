@@ -7,13 +7,16 @@ from flask import Blueprint, g, jsonify
 from ..autofix import fix, options_from_params
 from ..errors import CheckerError
 from ..imaging import load_photo
+from ..keys import price
 from ..specs import load_spec
-from .envelopes import check_api_error
+from .auth import billed, require_key
+from .envelopes import check_api_error, use
 from .hivision_api import data_url
 from .inputs import request_image, request_params
 
 bp = Blueprint("fix_api", __name__, url_prefix="/api")
-bp.register_error_handler(CheckerError, check_api_error)
+use(bp, check_api_error)
+bp.before_request(require_key("generate"))
 
 
 @bp.post("/fix")
@@ -26,7 +29,10 @@ def fix_photo():
     if spec_ref in (None, ""):
         raise CheckerError("INVALID_ARGUMENT", "spec_id is required (GET /api/specs lists them)")
     spec = load_spec(spec_ref)
-    result = fix(load_photo(data), spec, options_from_params(params))
+    opts = options_from_params(params)
+    photo = load_photo(data)
+    with billed(price(params)):  # nothing made (no face, a model missing, ...): nothing charged
+        result = fix(photo, spec, opts)
     body = {
         "code": 200,
         "spec_id": spec.id,

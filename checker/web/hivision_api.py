@@ -11,27 +11,19 @@ import base64
 from typing import Any
 
 from flask import Blueprint, jsonify
-from werkzeug.exceptions import HTTPException
 
 from ..errors import CheckerError
 from ..imaging import Photo, load_photo
+from ..keys import CALL, LAYOUT, STANDARD
+from .auth import billed, require_key
+from .envelopes import hivision_error, use
 from .inputs import get_bool, get_float, get_int, get_str, request_image, request_params
 
 bp = Blueprint("hivision", __name__)
+use(bp, hivision_error)
+bp.before_request(require_key("generate"))
 
 _MIME = {"PNG": "image/png", "JPEG": "image/jpeg"}
-
-
-@bp.errorhandler(CheckerError)
-def _error(exc: CheckerError):
-    return jsonify({"status": False, "error": exc.status, "message": exc.message}), exc.http
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
-    from . import http_to_checker
-
-    return _error(http_to_checker(exc))
 
 
 def data_url(data: bytes, fmt: str) -> str:
@@ -89,11 +81,12 @@ def _idphoto_response(params: dict[str, Any], *, use_own_alpha: bool, size_requi
     photo = _photo(params)
     width, height = _size(params, required=size_required)
     dpi = _dpi(params)
-    result = make_idphoto(
-        photo, width=width, height=height, matting_model=get_str(params, "human_matting_model"),
-        face_detect_model=get_str(params, "face_detect_model"), align=_align(params), use_own_alpha=use_own_alpha,
-        **_ratios(params),
-    )
+    with billed(STANDARD):
+        result = make_idphoto(
+            photo, width=width, height=height, matting_model=get_str(params, "human_matting_model"),
+            face_detect_model=get_str(params, "face_detect_model"), align=_align(params), use_own_alpha=use_own_alpha,
+            **_ratios(params),
+        )
     body: dict[str, Any] = {"status": True, "image_base64_standard": _png(result.standard, dpi)}
     body["image_base64_hd"] = _png(result.hd, dpi) if get_bool(params, "hd", True) else None
     if not use_own_alpha:
@@ -130,7 +123,8 @@ def human_matting():
 
     params = request_params()
     photo = _photo(params)
-    rgba = matting.cutout(Analysis(photo), get_str(params, "human_matting_model"))
+    with billed(CALL):
+        rgba = matting.cutout(Analysis(photo), get_str(params, "human_matting_model"))
     return jsonify({"status": True, "image_base64": _png(rgba, _dpi(params)),
                     "human_matting_model": _matting_used(params)})
 
@@ -158,11 +152,12 @@ def generate_layout_photos():
     width, height = _size(params)
     dpi = _dpi(params)
     rgb = photo.rgb if (photo.width, photo.height) == (width, height) else _resized(photo, width, height)
-    sheet, _ = layout.layout_sheet(
-        rgb, photo_mm=(width / dpi * 25.4, height / dpi * 25.4), dpi=dpi,
-        paper=get_str(params, "layout_size", "6inch"), vertical=get_bool(params, "layout_vertical", False),
-        canvas_color=get_str(params, "layout_bg_color"), crop_marks=get_bool(params, "crop_marks", False),
-    )
+    with billed(LAYOUT):
+        sheet, _ = layout.layout_sheet(
+            rgb, photo_mm=(width / dpi * 25.4, height / dpi * 25.4), dpi=dpi,
+            paper=get_str(params, "layout_size", "6inch"), vertical=get_bool(params, "layout_vertical", False),
+            canvas_color=get_str(params, "layout_bg_color"), crop_marks=get_bool(params, "crop_marks", False),
+        )
     return jsonify({"status": True, "image_base64": _jpeg_or_kb(sheet, params, dpi)})
 
 

@@ -26,6 +26,8 @@ def request_params() -> dict[str, Any]:
         params.update(body)
     elif ctype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         params.update(request.form.items())
+    if None in params:  # werkzeug names a field None when its name is not valid UTF-8
+        raise CheckerError("INVALID_ARGUMENT", "a form field's name is not valid UTF-8")
     return params
 
 

@@ -6,10 +6,10 @@ from flask import Blueprint, jsonify, request
 
 from ..errors import CheckerError
 from ..specs import list_specs, load_spec
-from .envelopes import check_api_error
+from .envelopes import check_api_error, use
 
 bp = Blueprint("specs", __name__, url_prefix="/api/specs")
-bp.register_error_handler(CheckerError, check_api_error)
+use(bp, check_api_error)
 
 
 @bp.get("")

@@ -10,25 +10,36 @@ creating request is answered.
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify, request, send_file
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Flask, current_app, g, jsonify, request, send_file
 
 from .. import rules
 from ..autofix import options_from_params
 from ..errors import CheckerError
 from ..imaging import MAX_BYTES
+from ..keys import price
 from ..specs import load_spec
 from ..tasks.service import TaskService
 from ..tasks.settings import config_from
 from ..tasks.urls import URLRefused, check_url
-from ..tasks.work import polling_body
+from ..tasks.work import BILLING, polling_body
+from .auth import authorize, billed
+from .envelopes import tasks_error, use
 from .inputs import get_int, get_str, request_params
 
 bp = Blueprint("tasks_api", __name__, url_prefix="/api/tasks")
+use(bp, tasks_error)
+
+
+@bp.before_request
+def _authorize() -> None:
+    # Result files are reached by their unguessable URL alone, as seed 002's clients download them.
+    if request.endpoint != "tasks_api.result_file":
+        authorize("tasks")
 
 # Seed 002's parameters (and a few aliases the rest of the service uses); anything else is refused.
 TASK_PARAMS = frozenset({
@@ -43,18 +54,6 @@ TASK_PARAMS = frozenset({
     "format", "kb", "crop_marks", "api_key", "app_key",
 })
 _SERVICE_LOCK = threading.Lock()
-
-
-@bp.errorhandler(CheckerError)
-def _error(exc: CheckerError):
-    return jsonify({"status": exc.http, "message": f"{exc.status}: {exc.message}"}), exc.http
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
-    from . import http_to_checker
-
-    return _error(http_to_checker(exc))
 
 
 def service(app: Flask | None = None) -> TaskService:
@@ -111,8 +110,14 @@ def create_task():
         raise CheckerError("EMPTY_IMAGE", "send image_file, image_url or last_id")
     kept = {k: v for k, v in params.items() if k not in ("sync", "callback_url", "image_url", "last_id", "api_key",
                                                          "app_key")}
-    task_id = svc.store.create(kept, image_id=image_id, image_url=image_url, callback_url=callback,
-                               base_url=request.host_url)
+    key = g.get("api_key")
+    cost = price(params)
+    if key is not None:
+        # Whose task it is (only that key may poll it) and what to give back if it fails.
+        kept[BILLING] = {"key": key.id, "cost": cost if key.credits is not None else 0}
+    with billed(cost):
+        task_id = svc.store.create(kept, image_id=image_id, image_url=image_url, callback_url=callback,
+                                   base_url=request.host_url)
     if sync:
         svc.run_here(task_id)
         return jsonify(polling_body(svc.store.get(task_id)))
@@ -130,9 +135,16 @@ def _check(url: str, policy: Any, name: str) -> None:
 @bp.get("/visual/external/idphoto/<task_id>")
 def poll_task(task_id: str):
     task = service().store.get(task_id)
-    if task is None:
+    if task is None or not _owned(task):
         raise CheckerError("NOT_FOUND", f"no task {task_id!r}", http=404)
     return jsonify(polling_body(task))
+
+
+def _owned(task: dict[str, Any]) -> bool:
+    """Tasks made with a key are seen only with that key."""
+    key = g.get("api_key")
+    owner = (json.loads(task["params"]).get(BILLING) or {}).get("key")
+    return owner is None or (key is not None and key.id == owner)
 
 
 @bp.get("/results/<name>")

@@ -1,0 +1,237 @@
+"""API keys, rate limits and credits, kept in SQLite.
+
+A key is ``<id>.<secret>``: the id is public (seed 001 sends it as ``api_id``), the secret is
+shown once at creation and stored only as a SHA-256 hash (secrets are 32 random bytes, so a fast
+hash is enough). Each key may carry an expiry, a rate limit (requests per second) and a credit
+balance (seed 002's prices); both are counted with atomic SQLite updates, so concurrent requests
+and several server processes never double-spend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import CheckerError
+from .instance import instance_dir
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    secret_hash TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL,
+    revoked_at REAL,
+    rate_per_second REAL,
+    credits INTEGER,
+    scopes TEXT NOT NULL DEFAULT '*',
+    used INTEGER NOT NULL DEFAULT 0,
+    requests INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS rate_windows (
+    key_id TEXT NOT NULL,
+    window INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (key_id, window)
+);
+"""
+
+# Seed 002's credit rules; CALL is what one call of a single-purpose API (eye masking, matting) costs.
+STANDARD, CLOTHES, BEAUTY, LAYOUT, CALL = 6, 15, 8, 5, 1
+# What a key may be allowed to call (``*``: everything).
+SCOPES = ("check", "generate", "tasks", "mask", "matting")
+BEAUTY_FLAGS = ("auto_bright", "auto_smooth", "auto_thin_face", "auto_sharp")
+
+
+def price(params: dict[str, Any]) -> int:
+    """Credits a generation request costs (seed 002): 6, or 15 with an outfit change; +8 with any
+    beauty option; +5 with a layout; a watermarked preview is free."""
+    def on(name: str) -> bool:
+        return str(params.get(name, "")).strip().lower() in ("1", "true", "yes", "on")
+
+    if on("preview"):
+        return 0
+    cost = CLOTHES if str(params.get("clothes_id") or "").strip() else STANDARD
+    if any(on(flag) for flag in BEAUTY_FLAGS):
+        cost += BEAUTY
+    if on("layout") or str(params.get("layout", "")).lower() in ("5inch", "6inch", "a4"):
+        cost += LAYOUT
+    return cost
+
+
+@dataclass(frozen=True)
+class Key:
+    id: str
+    name: str
+    created_at: float
+    expires_at: float | None
+    revoked_at: float | None
+    rate_per_second: float | None
+    credits: int | None  # None: unlimited
+    scopes: tuple[str, ...]  # ("*",): every API
+    used: int
+    requests: int
+
+    def allows(self, scope: str) -> bool:
+        return "*" in self.scopes or scope in self.scopes
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.credits is None else self.credits - self.used
+
+
+def default_path() -> Path:
+    """CHECKER_KEYS_DB, else keys.sqlite3 in the instance folder."""
+    value = os.environ.get("CHECKER_KEYS_DB")
+    return Path(value) if value else instance_dir() / "keys.sqlite3"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class KeyStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._db().executescript(_SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # --- administration -------------------------------------------------------------------------
+    def create(self, name: str = "", *, credits: int | None = None, rate_per_second: float | None = None,
+               expires_in_days: float | None = None, scopes: tuple[str, ...] | list[str] = ("*",)) -> str:
+        """A new key; the returned ``id.secret`` string is the only time the secret is seen."""
+        unknown = [s for s in scopes if s != "*" and s not in SCOPES]
+        if unknown or not scopes:
+            raise ValueError(f"unknown scope {', '.join(unknown) or '(none)'}; use * or {', '.join(SCOPES)}")
+        if credits is not None and credits < 0:
+            raise ValueError("credits cannot be negative")
+        if rate_per_second is not None and rate_per_second <= 0:
+            raise ValueError("the rate must be positive")
+        key_id = "k" + secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        now = time.time()
+        expires = now + expires_in_days * 86400 if expires_in_days is not None else None
+        with self._tx() as db:
+            db.execute("INSERT INTO api_keys (id, name, secret_hash, created_at, expires_at, rate_per_second, credits,"
+                       " scopes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (key_id, name, _hash(secret), now, expires, rate_per_second, credits, ",".join(scopes)))
+        return f"{key_id}.{secret}"
+
+    def list(self) -> list[Key]:
+        rows = self._db().execute("SELECT * FROM api_keys ORDER BY created_at").fetchall()
+        return [_key(r) for r in rows]
+
+    def revoke(self, key_id: str) -> bool:
+        with self._tx() as db:
+            cur = db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                             (time.time(), key_id))
+            return cur.rowcount == 1
+
+    def add_credits(self, key_id: str, credits: int) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE api_keys SET credits = COALESCE(credits, 0) + ? WHERE id = ?", (credits, key_id))
+
+    def active_count(self) -> int:
+        return int(self._db().execute("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0])
+
+    def get(self, key_id: str) -> Key | None:
+        row = self._db().execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+        return _key(row) if row else None
+
+    # --- requests -------------------------------------------------------------------------------
+    def authenticate(self, key_id: str, secret: str) -> Key:
+        """The key for these credentials; UNAUTHORIZED or KEY_EXPIRED (401)."""
+        row = self._db().execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+        if row is None or not hmac.compare_digest(row["secret_hash"], _hash(secret)) or row["revoked_at"]:
+            raise CheckerError("UNAUTHORIZED", "the API key or secret is wrong", http=401)
+        if row["expires_at"] is not None and row["expires_at"] <= time.time():
+            raise CheckerError("KEY_EXPIRED", "this API key has expired", http=401)
+        return _key(row)
+
+    def hit(self, key: Key) -> None:
+        """Count one request against the key's rate limit (a one-second window, shared by every
+        server process); RATE_LIMIT_EXCEEDED with the seconds to wait."""
+        now = time.time()
+        window = int(now)
+        with self._tx() as db:
+            db.execute("UPDATE api_keys SET requests = requests + 1 WHERE id = ?", (key.id,))
+            if not key.rate_per_second:
+                return
+            db.execute("INSERT INTO rate_windows VALUES (?, ?, 1) ON CONFLICT(key_id, window) DO UPDATE"
+                       " SET count = count + 1", (key.id, window))
+            count = db.execute("SELECT count FROM rate_windows WHERE key_id = ? AND window = ?",
+                               (key.id, window)).fetchone()[0]
+            db.execute("DELETE FROM rate_windows WHERE key_id = ? AND window < ?", (key.id, window - 5))
+            if count > math.floor(key.rate_per_second) and count > 1:
+                err = CheckerError("RATE_LIMIT_EXCEEDED",
+                                   f"more than {key.rate_per_second:g} requests per second with this key", http=429)
+                err.retry_after = max(1, math.ceil(window + 1 - now))
+                raise err
+
+    def spend(self, key: Key, cost: int) -> int | None:
+        """Take ``cost`` credits, all or nothing; OUT_OF_QUOTA (403) when too few are left.
+        Returns what remains (None: unlimited)."""
+        if cost <= 0 or key.credits is None:
+            return self.get(key.id).remaining if key.credits is not None else None
+        with self._tx() as db:
+            cur = db.execute("UPDATE api_keys SET used = used + ? WHERE id = ? AND credits - used >= ?",
+                             (cost, key.id, cost))
+            if cur.rowcount != 1:
+                left = db.execute("SELECT credits - used FROM api_keys WHERE id = ?", (key.id,)).fetchone()[0]
+                raise CheckerError("OUT_OF_QUOTA", f"this request costs {cost} credits; {left} are left", http=403)
+            return int(db.execute("SELECT credits - used FROM api_keys WHERE id = ?", (key.id,)).fetchone()[0])
+
+    def refund(self, key_id: str, cost: int) -> None:
+        """Give back credits for a request that did not produce anything."""
+        if cost > 0:
+            with self._tx() as db:
+                db.execute("UPDATE api_keys SET used = MAX(0, used - ?) WHERE id = ? AND credits IS NOT NULL",
+                           (cost, key_id))
+
+
+def _key(row: sqlite3.Row) -> Key:
+    return Key(id=row["id"], name=row["name"], created_at=row["created_at"], expires_at=row["expires_at"],
+               revoked_at=row["revoked_at"], rate_per_second=row["rate_per_second"], credits=row["credits"],
+               scopes=tuple(row["scopes"].split(",")), used=row["used"], requests=row["requests"])
+
+
+def split_key(text: str) -> tuple[str, str]:
+    """``id.secret`` -> (id, secret); UNAUTHORIZED when it has no such shape."""
+    key_id, sep, secret = (text or "").strip().partition(".")
+    if not sep or not key_id or not secret:
+        raise CheckerError("UNAUTHORIZED", "the API key is not valid", http=401)
+    return key_id, secret

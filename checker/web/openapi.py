@@ -1,0 +1,280 @@
+"""The OpenAPI 3.1 document for every endpoint (served at /openapi.json, rendered at /docs).
+
+Built from a few helpers so that each endpoint is one entry; the error envelopes are the ones
+:mod:`checker.web.envelopes` produces, and tests run schemathesis against this document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..bodyparts import PARTS
+from ..errors import HTTP_CODES
+
+Schema = dict[str, Any]
+
+STR, INT, NUM, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
+BINARY = {"type": "string", "format": "binary"}
+FLAG = {"oneOf": [{"type": "integer", "enum": [0, 1]}, {"type": "boolean"}, {"type": "string"}],
+        "description": "1/0, true/false, yes/no, on/off"}
+OBJ = {"type": "object"}
+STATUSES = sorted(HTTP_CODES)
+
+# --- error envelopes (checker.web.envelopes) -------------------------------------------------------
+ENVELOPES: dict[str, Schema] = {
+    "CheckError": {"type": "object", "required": ["code", "status", "message", "request_id"], "properties": {
+        "code": INT, "status": {"type": "string", "examples": STATUSES}, "message": STR, "request_id": STR}},
+    "HivisionError": {"type": "object", "required": ["status", "error", "message"], "properties": {
+        "status": {"const": False}, "error": STR, "message": STR}},
+    "TaskError": {"type": "object", "required": ["status", "message"], "properties": {"status": INT, "message": STR}},
+    "MaskError": {"type": "object", "required": ["status", "reason", "request_id"], "properties": {
+        "status": STR, "image": {"const": "selfie"}, "reason": STR, "request_id": STR}},
+    "MattingError": {"type": "object", "required": ["code", "data", "msg", "time"], "properties": {
+        "code": {"type": "integer", "not": {"const": 0}}, "data": {"type": "null"}, "msg": STR, "time": INT}},
+}
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: Schema) -> Schema:
+    return {"application/json": {"schema": schema}}
+
+
+def _errors(envelope: str, codes: tuple[int, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {str(c): {"description": _REASONS[c], "content": _json(_ref(envelope))} for c in codes}
+    out["default"] = {"description": "any other error, same envelope", "content": _json(_ref(envelope))}
+    return out
+
+
+_REASONS = {400: "bad input (status says which)", 401: "UNAUTHORIZED or KEY_EXPIRED",
+            403: "NO_PERMISSION, OUT_OF_QUOTA (and RATE_LIMIT_EXCEEDED on the eye-masking API)",
+            404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 429: "RATE_LIMIT_EXCEEDED (Retry-After says when to retry)",
+            500: "INTERNAL_ERROR", 502: "a remote detector failed"}
+KEYED = (400, 401, 403, 404, 429, 500)
+
+
+def _form(props: dict[str, Schema], required: tuple[str, ...] = (), *, json_too: bool = True) -> Schema:
+    """A request body sent as multipart (uploads) or, with base64 images, as a form or JSON."""
+    multipart = {"type": "object", "properties": props}
+    if required:
+        multipart["required"] = list(required)
+    content: dict[str, Any] = {"multipart/form-data": {"schema": multipart}}
+    if json_too:
+        plain = {k: (STR if v is BINARY else v) for k, v in props.items()}
+        content["application/json"] = {"schema": {**multipart, "properties": plain}}
+    return {"required": True, "content": content}
+
+
+def _op(tag: str, summary: str, ok: dict[str, Any], envelope: str, *, body: Schema | None = None,
+        params: list[Schema] | None = None, codes: tuple[int, ...] = KEYED, secure: bool = True,
+        description: str = "") -> dict[str, Any]:
+    op: dict[str, Any] = {"tags": [tag], "summary": summary, "responses": {"200": ok, **_errors(envelope, codes)}}
+    if description:
+        op["description"] = description
+    if body is not None:
+        op["requestBody"] = body
+    if params:
+        op["parameters"] = params
+    if not secure:
+        op["security"] = []
+    return op
+
+
+def _ok_json(schema: Schema, description: str = "success") -> dict[str, Any]:
+    return {"description": description, "content": _json(schema)}
+
+
+def _ok_image(*types: str) -> dict[str, Any]:
+    return {"description": "the image", "content": {t: {"schema": BINARY} for t in types}}
+
+
+def _path_param(name: str, description: str) -> Schema:
+    return {"name": name, "in": "path", "required": True, "schema": STR, "description": description}
+
+
+def _query(name: str, schema: Schema, description: str = "") -> Schema:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+# --- request fields ----------------------------------------------------------------------------------
+HIVISION_IMAGE = {"input_image": BINARY, "input_image_base64": {**STR, "description": "base64, data: prefix allowed"}}
+HIVISION_SIZE = {"height": {**INT, "default": 413}, "width": {**INT, "default": 295}, "dpi": {**INT, "default": 300}}
+HIVISION_IDPHOTO = {
+    **HIVISION_IMAGE, **HIVISION_SIZE, "human_matting_model": STR, "face_detect_model": STR, "hd": FLAG,
+    "face_alignment": FLAG, "face_align": FLAG, "head_measure_ratio": NUM, "head_height_ratio": NUM,
+    "top_distance_max": NUM, "top_distance_min": NUM,
+}
+KB = {"kb": {**INT, "description": "encode to exactly this many KB"}}
+GENERATION_OPTIONS = {name: schema for name, schema in {
+    "dpi": INT, "px_width": INT, "px_height": INT, "mm_width": NUM, "mm_height": NUM, "change_bg": FLAG,
+    "bg_color": STR, "bg_color2": STR, "render": INT, "auto_bright": FLAG, "bright_factor": NUM, "auto_smooth": FLAG,
+    "smooth_factor": NUM, "auto_thin_face": FLAG, "thin_face_factor": NUM, "auto_sharp": FLAG, "sharp_factor": NUM,
+    "clothes_id": STR, "preview": FLAG, "quality": INT, "min_file_size": INT, "max_file_size": INT, "add_label": FLAG,
+    "label_text": STR, "label_height": INT, "layout": FLAG, "layout_vertical": FLAG,
+    "layout_size": {"type": "string", "enum": ["5inch", "6inch", "a4"]}, "layout_bg_color": STR,
+    "layout_qr_code_data": STR, "layout_qr_code_size": INT, "layout_label_text": STR, "human_matting_model": STR,
+    "face_detect_model": STR, "face_alignment": FLAG, "format": {"type": "string", "enum": ["jpg", "jpeg", "png"]},
+    "crop_marks": FLAG,
+}.items()}
+
+CHECK_REPORT = {"type": "object", "required": ["code", "check_result", "spec_id", "result", "value_dict",
+                                               "request_id"], "properties": {
+    "code": INT, "check_result": {"type": "integer", "enum": [0, 1]}, "spec_id": INT, "name": STR, "name_zh": STR,
+    "result": {"type": "object", "description": "check -> 1 pass, 0 fail"},
+    "value_dict": {"type": "object", "description": "check -> measured value"},
+    "all_check_result": OBJ, "not_check_result": {"type": "array"}, "not_applicable": {"type": "array"},
+    "failures": {"type": "array", "items": {"type": "object", "properties": {
+        "check": STR, "value": {}, "expected": OBJ, "message": STR}}},
+    "expected": OBJ, "request_id": STR}}
+
+POINT = {"type": "object", "required": ["score", "x", "y"], "properties": {"score": NUM, "x": NUM, "y": NUM}}
+BODY_ANALYSIS = {"type": "object", "required": ["person_num", "person_info"], "properties": {
+    "person_num": INT,
+    "person_info": {"type": "array", "items": {"type": "object", "required": ["body_parts", "location"], "properties": {
+        "body_parts": {"type": "object", "required": list(PARTS), "properties": {p: POINT for p in PARTS}},
+        "location": {"type": "object", "required": ["score", "top", "left", "width", "height"],
+                     "properties": {k: NUM for k in ("score", "top", "left", "width", "height")}}}}}}}
+
+
+def _picup_ok(data: Schema) -> Schema:
+    return {"type": "object", "required": ["code", "data", "msg", "time"], "properties": {
+        "code": {"const": 0}, "data": data, "msg": {"type": "null"}, "time": INT}}
+
+
+def _hivision_ok(*fields: str) -> Schema:
+    props = {"status": {"const": True}, **{f: {"type": ["string", "null"]} for f in fields}}
+    return {"type": "object", "required": ["status", fields[0]], "properties": props}
+
+
+TASK_POLL = {"type": "object", "required": ["status", "data"], "properties": {
+    "status": {"const": 200}, "message": STR, "data": {"type": "object", "required": ["task_id", "state"],
+                                                      "properties": {"task_id": STR, "state": INT, "progress": INT}}}}
+
+
+def document() -> dict[str, Any]:
+    """The whole OpenAPI document."""
+    picup_body = {"required": True, "content": {
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {"file": BINARY}}}}}
+    paths: dict[str, Any] = {
+        # --- check (seed 004) ---
+        "/api/check_pic": {"post": _op("check", "Check a photo against a spec", _ok_json(CHECK_REPORT), "CheckError",
+                                       body=_form({"file": BINARY, "spec_id": {"oneOf": [INT, STR]}}, ("file",)),
+                                       description="JSON {file: base64, spec_id, <threshold overrides>} or "
+                                                   "multipart. 200 whether the photo passes or fails.")},
+        "/api/specs": {"get": _op("check", "List document specs", _ok_json({"type": "object", "required": [
+            "code", "count", "specs"], "properties": {"code": INT, "count": INT, "specs": {"type": "array"}}}),
+            "CheckError", params=[_query("search", STR), _query("q", STR), _query("category", STR)], secure=False,
+            codes=(400, 500))},
+        "/api/specs/{ref}": {"get": _op("check", "One spec, with its checks", _ok_json({"type": "object", "required": [
+            "code", "spec"], "properties": {"code": INT, "spec": OBJ}}), "CheckError",
+            params=[_path_param("ref", "numeric id or slug")], secure=False, codes=(404, 500))},
+        "/api/fix": {"post": _op("generate", "Repair a photo to a spec and check the result", _ok_json(
+            {"type": "object", "required": ["code", "passed", "photo"], "properties": {
+                "code": INT, "passed": BOOL, "photo": STR, "format": STR, "fixed": {"type": "array"},
+                "unfixable": {"type": "array"}, "before": OBJ, "after": OBJ}}), "CheckError",
+            body=_form({"file": BINARY, "spec_id": {"oneOf": [INT, STR]}, **GENERATION_OPTIONS}, ("file",)),
+            description="Costs seed 002's credits: 6, 15 with clothes_id, +8 with beauty, +5 with a layout, "
+                        "0 for a preview.")},
+        # --- Hivision (seed 000) ---
+        "/idphoto": {"post": _op("hivision", "Transparent standard and HD ID photos",
+                                 _ok_json(_hivision_ok("image_base64_standard", "image_base64_hd",
+                                                       "human_matting_model")), "HivisionError",
+                                 body=_form(HIVISION_IDPHOTO))},
+        "/idphoto_crop": {"post": _op("hivision", "Frame an already transparent cut-out",
+                                      _ok_json(_hivision_ok("image_base64", "image_base64_standard",
+                                                            "image_base64_hd")), "HivisionError",
+                                      body=_form(HIVISION_IDPHOTO))},
+        "/human_matting": {"post": _op("hivision", "Cut the person out (transparent PNG)",
+                                       _ok_json(_hivision_ok("image_base64", "human_matting_model")), "HivisionError",
+                                       body=_form({**HIVISION_IMAGE, "human_matting_model": STR, "dpi": INT}))},
+        "/add_background": {"post": _op("hivision", "Put a cut-out on a colour or gradient",
+                                        _ok_json(_hivision_ok("image_base64")), "HivisionError",
+                                        body=_form({**HIVISION_IMAGE, "color": STR, "color2": STR, "render": INT,
+                                                    "dpi": INT, **KB}))},
+        "/generate_layout_photos": {"post": _op("hivision", "A print sheet of the photo",
+                                                _ok_json(_hivision_ok("image_base64")), "HivisionError",
+                                                body=_form({**HIVISION_IMAGE, **HIVISION_SIZE, **KB,
+                                                            "layout_size": STR, "layout_vertical": FLAG,
+                                                            "layout_bg_color": STR, "crop_marks": FLAG}))},
+        "/watermark": {"post": _op("hivision", "Tile a text watermark", _ok_json(_hivision_ok("image_base64")),
+                                   "HivisionError", body=_form({**HIVISION_IMAGE, "text": STR, "size": INT,
+                                                                "opacity": NUM, "angle": INT, "color": STR,
+                                                                "space": INT, "dpi": INT, **KB}))},
+        "/set_kb": {"post": _op("hivision", "Re-encode to an exact file size", _ok_json(_hivision_ok("image_base64")),
+                                "HivisionError", body=_form({**HIVISION_IMAGE, **KB, "dpi": INT}))},
+        # --- tasks (seed 002) ---
+        "/api/tasks/visual/external/idphoto": {"post": _op(
+            "tasks", "Create an ID-photo task", _ok_json({"oneOf": [
+                {"type": "object", "required": ["status", "data"], "properties": {
+                    "status": {"const": 200}, "message": STR, "data": {"type": "object", "required": ["task_id"],
+                                                                       "properties": {"task_id": STR}}}},
+                TASK_POLL]}), "TaskError",
+            body=_form({"image_file": BINARY, "image_url": STR, "last_id": STR, "sync": {"type": "integer",
+                        "enum": [0, 1]}, "callback_url": STR, "spec_id": {"oneOf": [INT, STR]},
+                        **GENERATION_OPTIONS}, json_too=False),
+            description="One of image_file, image_url, last_id. sync=1 answers when the task has ended.")},
+        "/api/tasks/visual/external/idphoto/{task_id}": {"get": _op(
+            "tasks", "Poll a task", _ok_json(TASK_POLL), "TaskError", params=[_path_param("task_id", "from create")])},
+        "/api/tasks/results/{name}": {"get": _op(
+            "tasks", "Download a result (its URL expires after an hour)", _ok_image("image/jpeg", "image/png"),
+            "TaskError", params=[_path_param("name", "token.jpg or token.png")], secure=False, codes=(404, 500))},
+        # --- eye masking (seed 001) ---
+        "/identity/mask_selfie_image": {"post": _op(
+            "mask", "Mask both eyes of a selfie (PNG)", {**_ok_image("image/png"), "headers": {
+                "X-Image-Id": {"schema": STR, "description": "the image's id, for selfie_image_id (one hour)"},
+                "X-Rotation": {"schema": STR, "description": "clockwise degrees the photo was turned"}}},
+            "MaskError", codes=(400, 401, 403, 404, 500),
+            body={"required": True, "content": {
+                "multipart/form-data": {"schema": {"type": "object", "properties": {
+                    "selfie_file": BINARY, "selfie_url": STR, "selfie_image_id": STR, "mask_eye": FLAG,
+                    "auto_rotate": FLAG, "api_id": STR, "api_secret": STR}}},
+                "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
+                    "selfie_url": STR, "selfie_image_id": STR, "mask_eye": FLAG, "auto_rotate": FLAG,
+                    "api_id": STR, "api_secret": STR}}}}},
+            description="One of selfie_file, selfie_url, selfie_image_id. JPG/BMP/PNG/GIF/TIFF, "
+                        "8 px < side <= 4000 px, at most 5 MB. mask_eye defaults to false, as in the seed.")},
+        # --- matting (seed 003) ---
+        "/api/v1/matting": {"post": _op("matting", "Cut the person out (PNG bytes)", _ok_image("image/png"),
+                                        "MattingError", body=picup_body)},
+        "/api/v1/matting2": {"post": _op("matting", "Cut the person out (base64 in JSON)", _ok_json(_picup_ok(
+            {"type": "object", "required": ["imageBase64"], "properties": {"imageBase64": STR}})), "MattingError",
+            body=picup_body)},
+        "/api/v1/mattingAndAnalysis": {"post": _op(
+            "matting", "Cut the person out and find 21 body parts per person", _ok_json(_picup_ok(
+                {"type": "object", "required": ["bodyAnalysis", "imageBase64"], "properties": {
+                    "bodyAnalysis": BODY_ANALYSIS, "imageBase64": STR}})), "MattingError", body=picup_body)},
+        # --- service ---
+        "/healthz": {"get": _op("service", "Liveness", _ok_json({"type": "object", "required": ["status"],
+                                                                  "properties": {"status": {"const": "ok"}}}),
+                                "CheckError", secure=False, codes=(500,))},
+        "/openapi.json": {"get": _op("service", "This document", _ok_json(OBJ), "CheckError", secure=False,
+                                     codes=(500,))},
+        "/docs": {"get": _op("service", "API reference page", {"description": "HTML", "content": {
+            "text/html": {"schema": STR}}}, "CheckError", secure=False, codes=(500,))},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "idphoto: ID-photo compliance and generation", "version": "1.0",
+                 "description": "Checks photos against document specs and repairs what can be repaired. Speaks "
+                                "the dialects of seeds 000-004; each API family answers errors in its own "
+                                "envelope. With no API key created the server is open to its own machine only."},
+        "paths": paths,
+        "components": {
+            "schemas": ENVELOPES,
+            "securitySchemes": {
+                "APIKEY": {"type": "apiKey", "in": "header", "name": "APIKEY"},
+                "X-API-KEY": {"type": "apiKey", "in": "header", "name": "X-API-KEY"},
+                "app_key": {"type": "apiKey", "in": "query", "name": "app_key"},
+                "api_id": {"type": "apiKey", "in": "query", "name": "api_id"},
+                "api_secret": {"type": "apiKey", "in": "query", "name": "api_secret"},
+            },
+        },
+        "security": [{}, {"APIKEY": []}, {"X-API-KEY": []}, {"app_key": []}, {"api_id": [], "api_secret": []}],
+        "tags": [{"name": t, "description": d} for t, d in (
+            ("check", "Seed 004: check a photo against a spec"), ("generate", "Spec-driven repair"),
+            ("hivision", "Seed 000: HivisionIDPhotos-style generation"), ("tasks", "Seed 002: asynchronous tasks"),
+            ("mask", "Seed 001: eye masking"), ("matting", "Seed 003: matting and body analysis"),
+            ("service", "Health and documentation"))],
+    }

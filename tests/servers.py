@@ -1,0 +1,65 @@
+"""A real `idphoto serve` on a free loopback port, with its own state folder (tasks, keys)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+class Server:
+    """`idphoto serve` with a task folder and a key file beside it; start / kill -9 / start again."""
+
+    def __init__(self, tasks_dir: Path, host: str = "127.0.0.1", **env: str) -> None:
+        self.host = host
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.keys_db = tasks_dir.parent / "keys.sqlite3"
+        self.env = os.environ | {"CI": "", "CHECKER_TASKS_DIR": str(tasks_dir), "CHECKER_KEYS_DB": str(self.keys_db),
+                                 "CHECKER_ALLOW_PRIVATE_URLS": "true", "CHECKER_TASK_LEASE": "2"} | env
+        self.proc: subprocess.Popen | None = None
+        self.stderr = ""
+
+    def start(self) -> None:
+        idphoto = Path(sys.executable).with_name("idphoto")
+        log = self.keys_db.parent / f"serve-{self.port}.log"
+        self.proc = subprocess.Popen([str(idphoto), "serve", "--host", self.host, "--port", str(self.port),
+                                      "--workers", "2"], cwd=ROOT,
+                                     env=self.env, stdout=subprocess.DEVNULL, stderr=open(log, "wb"),  # noqa: SIM115
+                                     start_new_session=True)
+        end = time.time() + 90
+        while True:
+            try:
+                get_json(self.base + "/healthz")
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.time() > end:
+                    pytest.fail(f"the server did not start: {log.read_text(errors='replace')[-2000:]}")
+                time.sleep(0.3)
+        self.stderr = log.read_text(errors="replace")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=20)
