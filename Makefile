@@ -30,6 +30,7 @@ run: $(VENV)/.run-installed
 	$(BIN)/idphoto serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: $(VENV)/.dev-installed
+	bash tools/system-packages.sh
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 

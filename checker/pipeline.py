@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from . import detectors, rules
+from . import detectors, overlay, rules
 from .context import Analysis
 from .errors import CheckerError
 from .imaging import Photo
@@ -14,6 +14,7 @@ from .specs import Spec
 
 # Request keys that are not thresholds: the envelope of seed 004 and our own options.
 ENVELOPE_KEYS = frozenset({"file", "app_key", "spec_id", "lang", "request_id"})
+OVERLAY_MEASURES = ("face_box", "eyes_coordinates", "chin_y", "head_top")
 # Seed 004 parameters accepted with no effect, because the seed says they have none.
 IGNORED_PARAMS = {"face_center": "always checked; the seed says parameters do not affect it"}
 
@@ -48,8 +49,10 @@ def run_check(
     frame = frame_for(spec, photo, overrides)
     plan = rules.plan(spec.checks, overrides, frame)
     analysis.face  # noqa: B018 - raises NO_FACE_DETECTED / TOO_MANY_FACES before any measuring
-    measures = detectors.measure(analysis, plan.measures)
+    # The overlay's geometry is measured even where no rule reads it (framing is always computed).
+    measures = detectors.measure(analysis, [*plan.measures, *OVERLAY_MEASURES])
     verdicts = rules.evaluate(plan, measures)
+    expected = {check: rules.expected_json(rule, th) for check, (rule, th) in sorted(plan.active.items())}
     known = set(rules.param_names()) | ENVELOPE_KEYS | set(IGNORED_PARAMS) | {"width_px", "height_px"}
     ignored = sorted(k for k in overrides if k not in known)
     body: dict[str, Any] = {
@@ -64,7 +67,9 @@ def run_check(
         "not_check_result": verdicts.not_checked,
         "not_applicable": verdicts.not_applicable,
         "failures": verdicts.failures,
-        "expected": {check: rules.expected_json(rule, th) for check, (rule, th) in sorted(plan.active.items())},
+        "expected": expected,
+        "checks": verdicts.rows,
+        "overlay": overlay.geometry(measures, expected, (photo.width, photo.height)),
         "request_id": request_id or new_request_id(),
     }
     if ignored:

@@ -380,6 +380,7 @@ class Verdicts:
     failures: list[dict[str, Any]]
     not_checked: list[dict[str, Any]]
     not_applicable: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)  # one per active check, see _row
 
     @property
     def passed(self) -> bool:
@@ -393,12 +394,14 @@ def evaluate(the_plan: Plan, measures: Mapping[str, Measure]) -> Verdicts:
     failures: list[dict[str, Any]] = []
     not_checked: list[dict[str, Any]] = []
     not_applicable: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     for check in sorted(the_plan.active):
         rule, th = the_plan.active[check]
         m = measures.get(rule.measure) or Measure(error=f"{rule.measure} was not measured")
         if not m.applicable and not rule.planned:
             not_applicable.append({"check": check, "reason": m.error, "title": rule.title.get("en", check),
                                    "title_zh": rule.title.get("zh", check)})
+            rows.append(_row(rule, th, "not_applicable", None, m.error or "", "不适用:" + (m.error or "")))
             continue
         raw = m.score if rule.use == "score" else m.value
         if not m.ok or raw is None or rule.planned:
@@ -412,16 +415,28 @@ def evaluate(the_plan: Plan, measures: Mapping[str, Measure]) -> Verdicts:
                 "param_message": f"{rule.title.get('en', check)}: not assessed ({reason})",
                 "param_message_zh": f"{rule.title.get('zh', check)}:无法检测",
             })
+            rows.append(_row(rule, th, "not_assessed", None, f"not assessed: {reason}", "无法检测:" + reason))
             continue
         ok, shown = compare(rule, raw, th)
         result[check] = 1 if ok else 0
         values[check] = shown
+        message, message_zh = "", ""
         if not ok:
-            failures.append({
-                "check": check,
-                "value": shown,
-                "expected": expected_json(rule, th),
-                "message": _render(rule.message["en"], rule, shown, th, "en"),
-                "message_zh": _render(rule.message["zh"], rule, shown, th, "zh"),
-            })
-    return Verdicts(result, values, failures, not_checked, not_applicable)
+            message = _render(rule.message["en"], rule, shown, th, "en")
+            message_zh = _render(rule.message["zh"], rule, shown, th, "zh")
+            failures.append({"check": check, "value": shown, "expected": expected_json(rule, th),
+                             "message": message, "message_zh": message_zh})
+        rows.append(_row(rule, th, "pass" if ok else "fail", shown, message, message_zh))
+    return Verdicts(result, values, failures, not_checked, not_applicable, rows)
+
+
+def _row(rule: Rule, th: Mapping[str, Any], status: str, value: Any, message: str, message_zh: str) -> dict[str, Any]:
+    """One check as a person reads it: what, the verdict, the measured value, what was expected, why."""
+    return {
+        "check": rule.check, "status": status,
+        "title": rule.title.get("en", rule.check), "title_zh": rule.title.get("zh", rule.check),
+        "value": value, "unit": rule.unit,
+        "expected": expected_json(rule, th),
+        "expected_text": describe(rule, th, "en"), "expected_text_zh": describe(rule, th, "zh"),
+        "message": message, "message_zh": message_zh,
+    }

@@ -13,6 +13,7 @@ from typing import Any
 
 import jsonschema
 
+from . import colors
 from .errors import CheckerError
 
 SPECS_DIR = Path(os.environ.get("CHECKER_SPECS_DIR") or Path(__file__).resolve().parent.parent / "specs")
@@ -47,6 +48,7 @@ class Spec:
             "category": self.category, "country": self.country, "size_px": list(self.size_px),
             "size_mm": list(self.size_mm) if self.size_mm else None, "dpi": self.dpi,
             "background_colors": list(self.background_colors),
+            "background_hex": [colors.to_hex(colors.parse_color(c)) for c in self.background_colors],
         }
 
 

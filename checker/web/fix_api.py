@@ -6,13 +6,14 @@ from flask import Blueprint, g, jsonify
 
 from ..autofix import fix, options_from_params
 from ..errors import CheckerError
+from ..generate import filesize
 from ..imaging import load_photo
 from ..keys import price
 from ..specs import load_spec
 from .auth import billed, require_key
 from .envelopes import check_api_error, use
 from .hivision_api import data_url
-from .inputs import request_image, request_params
+from .inputs import get_bool, request_image, request_params
 
 bp = Blueprint("fix_api", __name__, url_prefix="/api")
 use(bp, check_api_error)
@@ -29,6 +30,8 @@ def fix_photo():
     if spec_ref in (None, ""):
         raise CheckerError("INVALID_ARGUMENT", "spec_id is required (GET /api/specs lists them)")
     spec = load_spec(spec_ref)
+    transparent = get_bool(params, "transparent", default=False)
+    params.pop("transparent", None)
     opts = options_from_params(params)
     photo = load_photo(data)
     with billed(price(params)):  # nothing made (no face, a model missing, ...): nothing charged
@@ -51,6 +54,8 @@ def fix_photo():
         "timings_ms": result.timings_ms,
         "request_id": g.request_id,
     }
+    if transparent:  # the cut-out at the output size, for a client to try other backgrounds
+        body["transparent"] = data_url(filesize.encode(result.standard, dpi=result.dpi), "PNG")
     if result.sheet is not None:
         body["sheet"] = data_url(result.sheet, "JPEG")
         body["sheet_info"] = result.sheet_info

@@ -127,7 +127,22 @@ CHECK_REPORT = {"type": "object", "required": ["code", "check_result", "spec_id"
     "all_check_result": OBJ, "not_check_result": {"type": "array"}, "not_applicable": {"type": "array"},
     "failures": {"type": "array", "items": {"type": "object", "properties": {
         "check": STR, "value": {}, "expected": OBJ, "message": STR}}},
-    "expected": OBJ, "request_id": STR}}
+    "expected": OBJ,
+    "checks": {"type": "array", "description": "every active check as a row: status pass, fail, not_assessed or "
+                                               "not_applicable, titles, value, expected window and wording, reason",
+               "items": {"type": "object", "required": ["check", "status", "title", "expected_text", "message"],
+                         "properties": {"check": STR, "status": {"enum": ["pass", "fail", "not_assessed",
+                                                                            "not_applicable"]},
+                                        "title": STR, "title_zh": STR, "value": {}, "unit": STR, "expected": OBJ,
+                                        "expected_text": STR, "expected_text_zh": STR, "message": STR,
+                                        "message_zh": STR}}},
+    "overlay": {"type": "object", "description": "geometry to draw over the photo, in its pixels",
+                "required": ["size", "face_box", "eyes", "chin_y", "crown_y", "crown_window", "eye_window"],
+                "properties": {"size": {"type": "array", "items": INT}, "face_box": {"type": ["array", "null"]},
+                               "eyes": {"type": ["array", "null"]}, "chin_y": {"type": ["number", "null"]},
+                               "crown_y": {"type": ["number", "null"]}, "crown_window": {"type": ["array", "null"]},
+                               "eye_window": {"type": ["array", "null"]}}},
+    "request_id": STR}}
 
 POINT = {"type": "object", "required": ["score", "x", "y"], "properties": {"score": NUM, "x": NUM, "y": NUM}}
 BODY_ANALYSIS = {"type": "object", "required": ["person_num", "person_info"], "properties": {
@@ -173,8 +188,10 @@ def document() -> dict[str, Any]:
         "/api/fix": {"post": _op("generate", "Repair a photo to a spec and check the result", _ok_json(
             {"type": "object", "required": ["code", "passed", "photo"], "properties": {
                 "code": INT, "passed": BOOL, "photo": STR, "format": STR, "fixed": {"type": "array"},
-                "unfixable": {"type": "array"}, "before": OBJ, "after": OBJ}}), "CheckError",
-            body=_form({"file": BINARY, "spec_id": {"oneOf": [INT, STR]}, **GENERATION_OPTIONS}, ("file",)),
+                "unfixable": {"type": "array"}, "before": OBJ, "after": OBJ, "transparent": STR}}), "CheckError",
+            body=_form({"file": BINARY, "spec_id": {"oneOf": [INT, STR]}, **GENERATION_OPTIONS,
+                        "transparent": {**FLAG, "description": "also answer the cut-out as a transparent PNG"}},
+                       ("file",)),
             description="Costs seed 002's credits: 6, 15 with clothes_id, +8 with beauty, +5 with a layout, "
                         "0 for a preview.")},
         # --- Hivision (seed 000) ---
@@ -252,6 +269,8 @@ def document() -> dict[str, Any]:
         "/openapi.json": {"get": _op("service", "This document", _ok_json(OBJ), "CheckError", secure=False,
                                      codes=(500,))},
         "/docs": {"get": _op("service", "API reference page", {"description": "HTML", "content": {
+            "text/html": {"schema": STR}}}, "CheckError", secure=False, codes=(500,))},
+        "/": {"get": _op("service", "The check-and-fix web page", {"description": "HTML", "content": {
             "text/html": {"schema": STR}}}, "CheckError", secure=False, codes=(500,))},
     }
     return {
