@@ -15,16 +15,14 @@ import math
 import os
 import secrets
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import CheckerError
 from .instance import instance_dir
+from .sqlite import Database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -105,30 +103,9 @@ def _hash(secret: str) -> str:
 class KeyStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._db().executescript(_SCHEMA)
+        self._sql = Database(self.path, _SCHEMA)  # credits: every commit on disk (synchronous FULL)
 
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            self._local.db = db
-        return db
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     # --- administration -------------------------------------------------------------------------
     def create(self, name: str = "", *, credits: int | None = None, rate_per_second: float | None = None,
@@ -145,37 +122,37 @@ class KeyStore:
         secret = secrets.token_urlsafe(32)
         now = time.time()
         expires = now + expires_in_days * 86400 if expires_in_days is not None else None
-        with self._tx() as db:
+        with self._sql.transaction() as db:
             db.execute("INSERT INTO api_keys (id, name, secret_hash, created_at, expires_at, rate_per_second, credits,"
                        " scopes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        (key_id, name, _hash(secret), now, expires, rate_per_second, credits, ",".join(scopes)))
         return f"{key_id}.{secret}"
 
     def list(self) -> list[Key]:
-        rows = self._db().execute("SELECT * FROM api_keys ORDER BY created_at").fetchall()
+        rows = self._sql.execute("SELECT * FROM api_keys ORDER BY created_at").fetchall()
         return [_key(r) for r in rows]
 
     def revoke(self, key_id: str) -> bool:
-        with self._tx() as db:
+        with self._sql.transaction() as db:
             cur = db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                              (time.time(), key_id))
             return cur.rowcount == 1
 
     def add_credits(self, key_id: str, credits: int) -> None:
-        with self._tx() as db:
+        with self._sql.transaction() as db:
             db.execute("UPDATE api_keys SET credits = COALESCE(credits, 0) + ? WHERE id = ?", (credits, key_id))
 
     def active_count(self) -> int:
-        return int(self._db().execute("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0])
+        return int(self._sql.execute("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0])
 
     def get(self, key_id: str) -> Key | None:
-        row = self._db().execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+        row = self._sql.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
         return _key(row) if row else None
 
     # --- requests -------------------------------------------------------------------------------
     def authenticate(self, key_id: str, secret: str) -> Key:
         """The key for these credentials; UNAUTHORIZED or KEY_EXPIRED (401)."""
-        row = self._db().execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+        row = self._sql.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
         if row is None or not hmac.compare_digest(row["secret_hash"], _hash(secret)) or row["revoked_at"]:
             raise CheckerError("UNAUTHORIZED", "the API key or secret is wrong", http=401)
         if row["expires_at"] is not None and row["expires_at"] <= time.time():
@@ -187,7 +164,7 @@ class KeyStore:
         server process); RATE_LIMIT_EXCEEDED with the seconds to wait."""
         now = time.time()
         window = int(now)
-        with self._tx() as db:
+        with self._sql.transaction() as db:
             db.execute("UPDATE api_keys SET requests = requests + 1 WHERE id = ?", (key.id,))
             if not key.rate_per_second:
                 return
@@ -207,7 +184,7 @@ class KeyStore:
         Returns what remains (None: unlimited)."""
         if cost <= 0 or key.credits is None:
             return self.get(key.id).remaining if key.credits is not None else None
-        with self._tx() as db:
+        with self._sql.transaction() as db:
             cur = db.execute("UPDATE api_keys SET used = used + ? WHERE id = ? AND credits - used >= ?",
                              (cost, key.id, cost))
             if cur.rowcount != 1:
@@ -218,7 +195,7 @@ class KeyStore:
     def refund(self, key_id: str, cost: int) -> None:
         """Give back credits for a request that did not produce anything."""
         if cost > 0:
-            with self._tx() as db:
+            with self._sql.transaction() as db:
                 db.execute("UPDATE api_keys SET used = MAX(0, used - ?) WHERE id = ? AND credits IS NOT NULL",
                            (cost, key_id))
 

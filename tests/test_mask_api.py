@@ -5,9 +5,8 @@ ways to send the image; auto_rotate on photos turned by known angles."""
 from __future__ import annotations
 
 import io
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ from checker.context import Analysis
 from checker.imaging import load_photo
 
 from .conftest import encode, new_key, photo_of
+from .servers import http_thread
 
 URL = "/identity/mask_selfie_image"
 
@@ -44,10 +44,8 @@ class Remote(BaseHTTPRequestHandler):
 @pytest.fixture
 def remote(face_bytes):
     Remote.photo = face_bytes("hivision_test3.jpg")
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Remote)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with http_thread(Remote) as base:
+        yield base
 
 
 @pytest.fixture

@@ -141,6 +141,7 @@ def test_upload_report_fix_download(tab, faces_dir, tmp_path):
     assert set(want) == {k for k in report["result"] if k not in ("name", "spec_id")} | {
         n["check"] for n in report["not_applicable"]}
     assert rows(page) == want
+    expect(page.locator("#report thead th")).to_have_text(["Result", "Check", "Measured", "Expected", "Reason"])
     assert want["head_length"] == "fail"  # the photo is not framed for the visa: the page must say so
     failing = page.locator('#report tr[data-check="head_length"]')
     expect(failing).to_contain_text("342 px")
@@ -220,6 +221,7 @@ def test_chinese(tab, faces_dir):
         tr = page.locator(f'#report tr[data-check="{row["check"]}"]')
         expect(tr.locator("th")).to_have_text(row["title_zh"])
     expect(page.locator('#report tr[data-check="head_length"] td.status')).to_contain_text("不通过")
+    expect(page.locator("#report thead th")).to_have_text(["结果", "检测项", "测量值", "要求", "原因"])
     expect(page.locator("#verdict")).to_contain_text("不符合")
     tab.shot("zh")
     page.click('[data-lang="en"]')  # and back, without reloading

@@ -18,18 +18,11 @@ import pytest
 
 from checker.imaging import load_photo
 
+from .servers import free_port, get_json
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        return json.loads(resp.read())
 
 
 def _post(url: str, body: dict) -> tuple[int, dict]:
@@ -43,7 +36,7 @@ def _post(url: str, body: dict) -> tuple[int, dict]:
 
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
+    port = free_port()
     idphoto = Path(sys.executable).with_name("idphoto")
     proc = subprocess.Popen([str(idphoto), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=os.environ | {"CI": ""},
@@ -52,7 +45,7 @@ def server():
     deadline = time.time() + 90
     while True:
         try:
-            health = _get(base + "/healthz")
+            health = get_json(base + "/healthz", timeout=5)
             break
         except (urllib.error.URLError, ConnectionError, OSError):
             if proc.poll() is not None or time.time() > deadline:

@@ -10,11 +10,9 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,7 +20,7 @@ import pytest
 from checker.imaging import load_photo
 from checker.tasks import store as st
 
-from .servers import Server, free_port, get_json
+from .servers import Server, free_port, get_json, http_thread
 from .test_tasks import Files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,10 +42,8 @@ def web(face_bytes):
     Files.photo = face_bytes("hivision_test3.jpg")
     Files.posts = []
     Files.fail_first = 0
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Files)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with http_thread(Files) as base:
+        yield base
 
 
 @pytest.fixture

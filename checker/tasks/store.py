@@ -11,14 +11,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from ..sqlite import Database
 
 # Seed 002's states.
 QUEUED, DONE, PREPARING, WAITING, PROCESSING = 0, 1, 2, 3, 4
@@ -76,31 +74,10 @@ class TaskStore:
         for d in (self.root, self.inputs, self.results):
             d.mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / "tasks.sqlite3"
-        self._local = threading.local()
-        self._db().executescript(_SCHEMA)  # executescript manages its own transaction
+        self._sql = Database(self.db_path, _SCHEMA, synchronous="NORMAL")
 
     # --- connection -----------------------------------------------------------------------------
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            self._local.db = db
-        return db
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     # --- inputs ---------------------------------------------------------------------------------
     def save_input(self, data: bytes) -> str:
@@ -110,12 +87,12 @@ class TaskStore:
         tmp.write_bytes(data)
         os.replace(tmp, self.inputs / image_id)
         now = time.time()
-        with self._tx() as db:
+        with self._sql.transaction() as db:
             db.execute("INSERT INTO images VALUES (?, ?, ?)", (image_id, now, now + self.ttl))
         return image_id
 
     def input_exists(self, image_id: str) -> bool:
-        row = self._db().execute("SELECT expires FROM images WHERE image_id = ?", (image_id,)).fetchone()
+        row = self._sql.execute("SELECT expires FROM images WHERE image_id = ?", (image_id,)).fetchone()
         return bool(row) and row["expires"] > time.time() and (self.inputs / image_id).is_file()
 
     def read_input(self, image_id: str) -> bytes:
@@ -125,7 +102,7 @@ class TaskStore:
     def create(self, params: dict[str, Any], *, image_id: str | None, image_url: str | None,
                callback_url: str | None, base_url: str) -> str:
         task_id = str(uuid.uuid4())
-        with self._tx() as db:
+        with self._sql.transaction() as db:
             db.execute(
                 "INSERT INTO tasks (id, state, params, image_id, image_url, callback_url, base_url, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -134,13 +111,13 @@ class TaskStore:
         return task_id
 
     def get(self, task_id: str) -> dict[str, Any] | None:
-        row = self._db().execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        row = self._sql.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
         return dict(row) if row else None
 
     def claim(self, task_id: str, worker: str, lease: float) -> bool:
         """Take a queued task (atomically): True when this worker now owns it."""
         now = time.time()
-        with self._tx() as db:
+        with self._sql.transaction() as db:
             cur = db.execute(
                 "UPDATE tasks SET state = ?, worker = ?, lease_until = ?, attempts = attempts + 1,"
                 " processed_at = COALESCE(processed_at, ?) WHERE id = ? AND state = ?",
@@ -151,7 +128,7 @@ class TaskStore:
     def update(self, task_id: str, worker: str, lease: float, **fields: Any) -> bool:
         """Progress or state of an owned task, renewing the lease; False when it is no longer ours."""
         sets = ", ".join(f"{k} = ?" for k in fields)
-        with self._tx() as db:
+        with self._sql.transaction() as db:
             cur = db.execute(
                 f"UPDATE tasks SET {sets + ', ' if sets else ''}lease_until = ? WHERE id = ? AND worker = ?"
                 f" AND state IN ({','.join('?' * len(ACTIVE))})",
@@ -166,7 +143,7 @@ class TaskStore:
             fields["progress"] = 100
         sets = ", ".join(f"{k} = ?" for k in fields)
         owner = " AND worker = ?" if worker else ""
-        with self._tx() as db:
+        with self._sql.transaction() as db:
             cur = db.execute(
                 f"UPDATE tasks SET {sets} WHERE id = ?{owner} AND state NOT IN (?, ?, ?, ?, ?, ?, ?)",
                 (*fields.values(), task_id, *([worker] if worker else []),
@@ -175,11 +152,11 @@ class TaskStore:
             return cur.rowcount == 1
 
     def set_callback_status(self, task_id: str, status: str) -> None:
-        with self._tx() as db:
+        with self._sql.transaction() as db:
             db.execute("UPDATE tasks SET callback_status = ? WHERE id = ?", (status, task_id))
 
     def queued(self) -> list[str]:
-        rows = self._db().execute("SELECT id FROM tasks WHERE state = ? ORDER BY created_at", (QUEUED,)).fetchall()
+        rows = self._sql.execute("SELECT id FROM tasks WHERE state = ? ORDER BY created_at", (QUEUED,)).fetchall()
         return [r["id"] for r in rows]
 
     def recover(self) -> list[str]:
@@ -187,7 +164,7 @@ class TaskStore:
         Returns the ids queued again."""
         now = time.time()
         active = ",".join("?" * len(ACTIVE))
-        with self._tx() as db:
+        with self._sql.transaction() as db:
             rows = db.execute(f"SELECT id, attempts FROM tasks WHERE state IN ({active}) AND lease_until < ?",
                               (*ACTIVE, now)).fetchall()
             again = [r["id"] for r in rows if r["attempts"] < MAX_ATTEMPTS]
@@ -216,7 +193,7 @@ class TaskStore:
         token, _, ext = name.partition(".")
         if not token or not ext or "/" in name or name.startswith("."):
             return None
-        row = self._db().execute(
+        row = self._sql.execute(
             "SELECT result_expires FROM tasks WHERE result_token = ? OR sheet_token = ?", (token, token)
         ).fetchone()
         path = self.results / name
@@ -228,7 +205,7 @@ class TaskStore:
         """Delete expired results and inputs; returns how many files went."""
         now = time.time()
         gone = 0
-        rows = self._db().execute(
+        rows = self._sql.execute(
             "SELECT id, result_token, result_format, sheet_token FROM tasks"
             " WHERE result_expires IS NOT NULL AND result_expires <= ?", (now,)).fetchall()
         for r in rows:
@@ -238,12 +215,12 @@ class TaskStore:
                     if p.exists():
                         p.unlink()
                         gone += 1
-        images = self._db().execute("SELECT image_id FROM images WHERE expires <= ?", (now,)).fetchall()
+        images = self._sql.execute("SELECT image_id FROM images WHERE expires <= ?", (now,)).fetchall()
         for r in images:
             p = self.inputs / r["image_id"]
             if p.exists():
                 p.unlink()
                 gone += 1
-        with self._tx() as db:
+        with self._sql.transaction() as db:
             db.execute("DELETE FROM images WHERE expires <= ?", (now,))
         return gone

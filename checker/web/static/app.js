@@ -305,7 +305,18 @@ function formatValue(row) {
   }
   return String(v);
 }
+const REPORT_COLUMNS = ["colResult", "colCheck", "colMeasured", "colExpected", "colReason"];
 function renderReport(report, table, verdict) {
+  if (!table.tHead) {  // both report tables share one header, written here once
+    const tr = table.createTHead().insertRow();
+    for (const key of REPORT_COLUMNS) {
+      const th = document.createElement("th");
+      th.scope = "col";
+      th.dataset.i18n = key;
+      tr.append(th);
+    }
+  }
+  for (const th of table.tHead.rows[0].cells) th.textContent = t(th.dataset.i18n);
   const rows = [...report.checks].sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status]);
   const body = table.tBodies[0];
   body.replaceChildren();
