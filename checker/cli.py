@@ -144,7 +144,8 @@ def serve(host: str, port: int, workers: int | None) -> None:
 
     host, note = access_mode(host)
     click.echo(f"idphoto: {note}", err=True)
-    click.echo(f"idphoto: serving on http://{host}:{port} (API docs: /docs)", err=True)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    click.echo(f"idphoto: open http://{shown}:{port}/ to check and fix a photo (API docs: /docs)", err=True)
     run(host=host, port=port, workers=workers)
 
 

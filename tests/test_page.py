@@ -59,6 +59,7 @@ def browser():
 def server(tmp_path_factory, faces_dir):
     srv = Server(tmp_path_factory.mktemp("page") / "tasks")
     srv.start()
+    assert f"open {srv.base}/ to check and fix a photo" in srv.stderr  # what `make run` tells a newcomer
     yield srv
     srv.kill(signal.SIGTERM)
 
@@ -295,9 +296,27 @@ def test_bad_photos_are_explained(tab, faces_dir, tmp_path):
     junk.write_bytes(b"this is not a photo")
     page.set_input_files("#file", str(junk))
     expect(page.get_by_role("status")).to_have_class("error")
+    expect(page.get_by_role("status")).to_contain_text("This file is not a photo, or it is damaged.")
     expect(page.locator("#report-section")).to_be_hidden()
+    page.click('[data-lang="zh"]')
+    page.set_input_files("#file", str(faces_dir / "two_people.jpg"))
+    expect(page.get_by_role("status")).to_contain_text("照片中有不止一张人脸。")
+    page.click('[data-lang="en"]')
     page.set_input_files("#file", str(faces_dir / "dogs_no_face.jpg"))
     expect(page.get_by_role("status")).to_have_text("No face was found in this photo.")
+
+
+def test_a_format_the_browser_cannot_show_is_still_checked(tab, faces_dir, tmp_path):
+    page = tab.page
+    tab.choose_spec("schengen")
+    tiff = tmp_path / "scan.tiff"
+    Image.open(faces_dir / PHOTO).save(tiff, "TIFF")
+    page.set_input_files("#file", str(tiff))
+    expect(page.locator("#report-section")).to_be_visible()
+    expect(page.locator("#original-note")).to_be_visible()
+    assert rows(page)["photo_format"] == "fail"  # Schengen asks for a JPEG
+    page.set_input_files("#file", str(faces_dir / PHOTO))
+    expect(page.locator("#original-note")).to_be_hidden()
 
 
 def test_everything_comes_from_this_server(tab, faces_dir):

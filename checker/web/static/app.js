@@ -9,6 +9,7 @@ const STRINGS = {
     docHeading: "1. Document", searchLabel: "Search documents", docLabel: "Document",
     photoHeading: "2. Photo", dropHint: "Drop a photo here, or", choose: "Choose a photo", cameraOpen: "Take a photo",
     cameraPreview: "Camera preview", cameraShoot: "Capture", cameraClose: "Cancel",
+    cannotShow: "This browser cannot show this file's format (TIFF, say); the checks below still apply to it.",
     reportHeading: "3. Report", originalCaption: "Your photo, with what was measured", fixedCaption: "The fixed photo",
     fixedAlt: "The fixed photo on the chosen background", showOverlay: "Show the overlay",
     legendFace: "face box", legendEyes: "eye line", legendCrown: "top of the head", legendChin: "chin",
@@ -33,7 +34,14 @@ const STRINGS = {
     fixedList: "Repaired", unfixableList: "Cannot be repaired by software (take a new photo)",
     downloaded: (name) => `Downloaded ${name}.`, fixDone: "The fixed photo is ready.",
     cameraError: "The camera could not be opened.", needKey: "This server needs an API key: enter it below.",
-    overlayDesc: (o) => describeOverlay(o, "en"), noFace: "No face was found in this photo.",
+    overlayDesc: (o) => describeOverlay(o, "en"),
+    errors: {
+      NO_FACE_DETECTED: "No face was found in this photo.", TOO_MANY_FACES: "There is more than one face in this photo.",
+      CORRUPT_IMAGE: "This file is not a photo, or it is damaged.", EMPTY_IMAGE: "This file is empty.",
+      INVALID_IMAGE_FORMAT_OR_SIZE: "This photo's format or size is not accepted (JPG, PNG, BMP, GIF, TIFF or WEBP, sides 9 to 4096 px).",
+      IMAGE_FILE_SIZE_TOO_BIG: "This file is too large.", OUT_OF_QUOTA: "This API key has no credits left.",
+      RATE_LIMIT_EXCEEDED: "Too many requests at once: wait a moment and try again.",
+    },
     categories: { passport: "Passports", visa: "Visas", government: "ID cards and government", examination: "Examinations",
       qualification: "Qualifications", student: "Students", enrollment: "Enrolment", common: "Common sizes" },
     colours: { white: "white", light_gray: "light grey", light_blue: "light blue", blue: "blue", red: "red",
@@ -45,6 +53,7 @@ const STRINGS = {
     docHeading: "1. 选择证件", searchLabel: "搜索证件", docLabel: "证件",
     photoHeading: "2. 选择照片", dropHint: "把照片拖到这里,或", choose: "选择照片", cameraOpen: "拍照",
     cameraPreview: "摄像头预览", cameraShoot: "拍摄", cameraClose: "取消",
+    cannotShow: "浏览器无法显示这种格式的文件(例如 TIFF),但下面的检测结果仍然适用。",
     reportHeading: "3. 检测结果", originalCaption: "你的照片及测量结果", fixedCaption: "修复后的照片",
     fixedAlt: "换上所选背景色的修复后照片", showOverlay: "显示标注",
     legendFace: "人脸框", legendEyes: "眼睛连线", legendCrown: "头顶", legendChin: "下巴",
@@ -69,7 +78,14 @@ const STRINGS = {
     fixedList: "已修复", unfixableList: "无法通过软件修复(请重新拍摄)",
     downloaded: (name) => `已下载 ${name}。`, fixDone: "修复后的照片已生成。",
     cameraError: "无法打开摄像头。", needKey: "本服务器需要 API 密钥:请在下方输入。",
-    overlayDesc: (o) => describeOverlay(o, "zh"), noFace: "照片中没有检测到人脸。",
+    overlayDesc: (o) => describeOverlay(o, "zh"),
+    errors: {
+      NO_FACE_DETECTED: "照片中没有检测到人脸。", TOO_MANY_FACES: "照片中有不止一张人脸。",
+      CORRUPT_IMAGE: "这个文件不是照片,或已经损坏。", EMPTY_IMAGE: "这个文件是空的。",
+      INVALID_IMAGE_FORMAT_OR_SIZE: "照片的格式或尺寸不被接受(JPG、PNG、BMP、GIF、TIFF 或 WEBP,边长 9 至 4096 像素)。",
+      IMAGE_FILE_SIZE_TOO_BIG: "文件太大。", OUT_OF_QUOTA: "该 API 密钥的额度已用完。",
+      RATE_LIMIT_EXCEEDED: "请求过于频繁:请稍后再试。",
+    },
     categories: { passport: "护照", visa: "签证", government: "身份证件与政务", examination: "考试报名",
       qualification: "职业资格", student: "学生", enrollment: "入学", common: "常用尺寸" },
     colours: { white: "白色", light_gray: "浅灰色", light_blue: "浅蓝色", blue: "蓝色", red: "红色",
@@ -142,8 +158,10 @@ function fail(err) {
     $("key-box").open = true;
     $("api-key").focus();
     say(t("needKey"), true);
-  } else if (err instanceof ApiError && err.status === "NO_FACE_DETECTED") {
-    say(t("noFace"), true);
+  } else if (err instanceof ApiError && t("errors")[err.status]) {
+    // The server's own words follow, for the detail (which limit, which face count, ...).
+    const known = t("errors")[err.status];
+    say(err.status === "NO_FACE_DETECTED" ? known : `${known} (${err.message})`, true);
   } else {
     say(err.message || String(err), true);
   }
@@ -213,6 +231,7 @@ function usePhoto(file) {
   state.bg = null;
   if (state.photoUrl) URL.revokeObjectURL(state.photoUrl);
   state.photoUrl = URL.createObjectURL(file);
+  $("original-note").hidden = true;
   $("original").src = state.photoUrl;
   $("fix-section").hidden = true;
   $("fixed-figure").hidden = true;
@@ -548,6 +567,8 @@ function init() {
   $("camera-open").addEventListener("click", openCamera);
   $("camera-close").addEventListener("click", closeCamera);
   $("camera-shoot").addEventListener("click", shoot);
+  $("original").addEventListener("error", () => { $("original-note").hidden = false; });
+  $("original").addEventListener("load", () => { $("original-note").hidden = true; });
   $("show-overlay").addEventListener("change", (e) => { $("overlay").style.display = e.target.checked ? "" : "none"; });
   $("fix").addEventListener("click", runFix);
   $("bg-custom").addEventListener("input", (e) => setBackground(e.target.value));
