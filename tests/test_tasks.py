@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from checker.imaging import load_photo
+from checker.keys import KeyStore, split_key
 from checker.tasks import store as st
 from checker.tasks.service import TaskService
 from checker.tasks.settings import config_from
+from checker.tasks.work import BILLING, refund_failed
 from checker.web import create_app
 
 URL = "/api/tasks/visual/external/idphoto"
@@ -308,9 +310,34 @@ def test_a_task_whose_worker_died_is_resumed_then_failed_after_two_attempts(tmp_
     for _ in range(2):
         assert store.claim(task2, "dead", lease=0.01)
         time.sleep(0.05)
-        store.recover()
+        again, failed_ids = store.recover()
+    assert again == [] and failed_ids == [task2]
     failed = store.get(task2)
     assert failed["state"] == st.FAILED and "stopped" in failed["message"]
+
+
+def test_a_task_failed_by_recovery_is_refunded_once(tmp_path, face_bytes):
+    """Its worker died twice: recovery ends it, so recovery gives the credits back (and only once)."""
+    keys = KeyStore(tmp_path / "keys.sqlite3")
+    key = keys.get(split_key(keys.create("k", credits=10))[0])
+    keys.spend(key, 6)
+    store = st.TaskStore(tmp_path / "tasks")
+    image_id = store.save_input(face_bytes("hivision_test3.jpg"))
+    task_id = store.create({BILLING: {"key": key.id, "cost": 6}}, image_id=image_id, image_url=None,
+                           callback_url=None, base_url="http://x/")
+    assert store.claim(task_id, "dead", lease=0.01)
+    time.sleep(0.05)
+    store.recover()  # first death: queued again
+    assert store.claim(task_id, "dead", lease=0.01)
+    time.sleep(0.05)  # second death: the service's recovery at start fails it
+    svc = TaskService(store, config_from({"KEYS_DB": str(tmp_path / "keys.sqlite3")}), workers=1)
+    svc.start()
+    svc.stop()
+    assert store.get(task_id)["state"] == st.FAILED
+    assert keys.get(key.id).remaining == 10
+    refund_failed(store, task_id, svc.config, ended_by="dead")  # not the one who ended it: nothing
+    refund_failed(store, task_id, svc.config, ended_by="other")
+    assert keys.get(key.id).remaining == 10
 
 
 def test_an_accepted_task_is_on_disk_before_the_answer(tmp_path, face_bytes, monkeypatch):

@@ -134,6 +134,20 @@ def encode(image: np.ndarray, *, dpi: float = DEFAULT_DPI, quality: int = DEFAUL
 # ---------------------------------------------------------------- padding
 
 
+def _payloads(n: int, max_payload: int, overhead: int) -> list[int]:
+    """Payload sizes of the padding blocks that add exactly ``n`` bytes, each costing ``overhead``
+    bytes of header: as large as allowed, but never leaving a remainder too small for its header."""
+    sizes = []
+    left = n
+    while left:
+        take = min(left, max_payload + overhead)
+        if 0 < left - take < overhead:
+            take -= overhead
+        sizes.append(take - overhead)
+        left -= take
+    return sizes
+
+
 def _pad_jpeg(data: bytes, n: int) -> bytes:
     """Insert exactly ``n`` bytes (n == 0 or n >= 4) of COM segments after the JFIF header."""
     if n == 0:
@@ -144,17 +158,9 @@ def _pad_jpeg(data: bytes, n: int) -> bytes:
     if data[2:4] == b"\xff\xe0":  # JFIF APP0 must stay first, so the comments go after it
         pos = 4 + struct.unpack(">H", data[4:6])[0]
     segments = []
-    left = n
-    while left:
-        # Each segment takes up to the maximum payload, but never leaves a remainder too small
-        # to carry its own 4-byte header.
-        take = min(left, _COM_MAX_PAYLOAD + _COM_OVERHEAD)
-        if 0 < left - take < _COM_OVERHEAD:
-            take -= _COM_OVERHEAD
-        payload = take - _COM_OVERHEAD
+    for payload in _payloads(n, _COM_MAX_PAYLOAD, _COM_OVERHEAD):
         body = (_PAD_TEXT * (payload // len(_PAD_TEXT) + 1))[:payload]
         segments.append(_COM + struct.pack(">H", payload + 2) + body)
-        left -= take
     return data[:pos] + b"".join(segments) + data[pos:]
 
 
@@ -165,16 +171,10 @@ def _pad_png(data: bytes, n: int) -> bytes:
     if n < _PNG_CHUNK_OVERHEAD or not data.endswith(b"IEND\xaeB`\x82"):
         raise ValueError(f"cannot pad a PNG by {n} bytes")
     chunks = []
-    left = n
-    while left:
-        take = min(left, _PNG_MAX_CHUNK + _PNG_CHUNK_OVERHEAD)
-        if 0 < left - take < _PNG_CHUNK_OVERHEAD:
-            take -= _PNG_CHUNK_OVERHEAD
-        payload = take - _PNG_CHUNK_OVERHEAD
+    for payload in _payloads(n, _PNG_MAX_CHUNK, _PNG_CHUNK_OVERHEAD):
         body = bytes(payload)
         crc = zlib.crc32(_PAD_CHUNK + body) & 0xFFFFFFFF
         chunks.append(struct.pack(">I", payload) + _PAD_CHUNK + body + struct.pack(">I", crc))
-        left -= take
     iend = len(data) - 12
     return data[:iend] + b"".join(chunks) + data[iend:]
 

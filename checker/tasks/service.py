@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from . import store as st
-from .work import TaskConfig, deliver_callback, execute
+from .work import TaskConfig, deliver_callback, execute, refund_failed
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,9 @@ class TaskService:
             if self._started:
                 return
             self._started = True
-        for task_id in self.store.recover() + self.store.queued():
+        again, failed = self.store.recover()
+        self._failed_by_recovery(failed)
+        for task_id in again + self.store.queued():
             self.submit(task_id)
         threading.Thread(target=self._sweeper, name="task-sweeper", daemon=True).start()
 
@@ -55,7 +57,9 @@ class TaskService:
     def _sweeper(self) -> None:
         while not self._stop.wait(SWEEP_EVERY):
             try:
-                for task_id in self.store.recover():
+                again, failed = self.store.recover()
+                self._failed_by_recovery(failed)
+                for task_id in again:
                     log.warning("task %s: its worker stopped; running it again", task_id)
                     self.submit(task_id)
                 self.store.sweep()
@@ -78,6 +82,13 @@ class TaskService:
 
     def _run(self, task_id: str) -> None:
         execute(self.store, task_id, self.config, self.worker_id, notify=self._notify)
+
+    def _failed_by_recovery(self, task_ids: list[str]) -> None:
+        """Tasks that died with their worker twice end like any failed task: refunded, called back."""
+        for task_id in task_ids:
+            log.warning("task %s: its worker stopped twice; failed", task_id)
+            refund_failed(self.store, task_id, self.config, ended_by=None)
+            self._notify(task_id)
 
     def _notify(self, task_id: str) -> None:
         task = self.store.get(task_id)

@@ -159,9 +159,9 @@ class TaskStore:
         rows = self._sql.execute("SELECT id FROM tasks WHERE state = ? ORDER BY created_at", (QUEUED,)).fetchall()
         return [r["id"] for r in rows]
 
-    def recover(self) -> list[str]:
+    def recover(self) -> tuple[list[str], list[str]]:
         """Tasks whose worker died (lease run out): queued again, or failed after MAX_ATTEMPTS.
-        Returns the ids queued again."""
+        Returns the ids queued again and the ids failed."""
         now = time.time()
         active = ",".join("?" * len(ACTIVE))
         with self._sql.transaction() as db:
@@ -177,7 +177,7 @@ class TaskStore:
                            " lease_until = NULL WHERE id = ?",
                            (FAILED, "the server stopped while processing this task, twice; it was not finished",
                             now, task_id))
-        return again
+        return again, dead
 
     # --- results --------------------------------------------------------------------------------
     def save_result(self, data: bytes, ext: str) -> str:

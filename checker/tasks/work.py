@@ -73,7 +73,7 @@ def execute(store: st.TaskStore, task_id: str, config: TaskConfig, worker: str,
         log.exception("task %s failed", task_id)
         store.finish(task_id, worker, st.FAILED, "internal error while processing the task")
     _finished(store, task_id, worker)
-    _refund_failed(store, task_id, config)
+    refund_failed(store, task_id, config, ended_by=worker)
     if notify is not None:
         notify(task_id)
 
@@ -137,10 +137,13 @@ def _run(store: st.TaskStore, task_id: str, config: TaskConfig, step: Callable[[
 BILLING = "_billing"  # in a task's params: {"key": key id, "cost": credits taken at creation}
 
 
-def _refund_failed(store: st.TaskStore, task_id: str, config: TaskConfig) -> None:
-    """A task that made nothing costs nothing: give back the credits its creation took."""
+def refund_failed(store: st.TaskStore, task_id: str, config: TaskConfig, ended_by: str | None) -> None:
+    """A task that made nothing costs nothing: give back the credits its creation took.
+
+    Only whoever ended the task refunds it, so it happens once: its worker (``ended_by``, kept in the
+    row by finish) or recovery after the worker died twice (None: recovery clears the worker)."""
     task = store.get(task_id)
-    if task is None or task["state"] == st.DONE:
+    if task is None or task["state"] >= 0 or task["worker"] != ended_by:
         return
     billing = json.loads(task["params"]).get(BILLING)
     if billing and billing.get("cost"):

@@ -8,14 +8,13 @@ errors are ``{status, reason, request_id}`` (+ ``image``) with the seed's HTTP c
 
 from __future__ import annotations
 
-import io
 import urllib.parse
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
-from PIL import Image
 
 from ..errors import CheckerError
+from ..generate import filesize
 from ..generate.eyemask import mask_eyes
 from ..imaging import Limits, load_photo
 from ..keys import CALL
@@ -123,10 +122,9 @@ def mask_selfie_image():
     with billed(CALL):
         masked = mask_eyes(photo, mask_eye=mask_eye, auto_rotate=auto_rotate)
     opaque = photo.alpha is None
-    img = Image.fromarray(masked.rgba[..., :3] if opaque else masked.rgba)
-    buf = io.BytesIO()
-    img.save(buf, "PNG", compress_level=3)  # lossless: only the bar's pixels differ from the input
-    resp = Response(buf.getvalue(), mimetype="image/png")
+    # Lossless, so that only the bar's pixels differ from the input.
+    png = filesize.encode(masked.rgba[..., :3] if opaque else masked.rgba, fmt="PNG")
+    resp = Response(png, mimetype="image/png")
     resp.headers["X-Image-Id"] = g.image_id
     resp.headers["X-Rotation"] = str(masked.rotation)
     resp.headers["X-Eyes-Masked"] = "true" if masked.bar is not None else "false"

@@ -12,14 +12,13 @@ in the seed's examples stops instead of saving an error as out.png.
 from __future__ import annotations
 
 import base64
-import io
 import time
 
 import numpy as np
 from flask import Blueprint, Response, jsonify
-from PIL import Image
 
 from ..errors import CheckerError
+from ..generate import filesize
 from ..imaging import Limits, Photo, load_photo
 from ..keys import CALL
 from .auth import billed, require_key
@@ -53,9 +52,7 @@ def _cutout(photo: Photo, params: dict):
 
 
 def _png(rgba: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, "PNG", compress_level=3)
-    return buf.getvalue()
+    return filesize.encode(rgba)  # RGBA -> PNG
 
 
 def _ok(data: dict):
