@@ -100,7 +100,7 @@ def _point(x: float, y: float, score: float, shape: tuple[int, ...]) -> dict[str
 def _person(a: Analysis, face: FaceBox | None, pose: np.ndarray | None,
             clip: tuple[int, int] | None = None) -> dict[str, Any]:
     shape = a.rgb.shape
-    mesh = models.get("face_mesh").landmarks(a.rgb, face) if face is not None else None
+    mesh = models.get("face_landmarker").landmarks(a.rgb, face) if face is not None else None
     parts: dict[str, dict[str, float]] = {}
     for name, index in POSE.items():
         if mesh is not None and name in MESH:

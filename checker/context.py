@@ -17,7 +17,7 @@ import numpy as np
 from . import models
 from .errors import CheckerError
 from .imaging import Photo
-from .models.types import FaceBox
+from .models.types import FaceBox, FaceLandmarks
 
 T = TypeVar("T")
 
@@ -98,12 +98,26 @@ class Analysis:
         return self.faces[0]
 
     @cached_property
+    def landmarks(self) -> FaceLandmarks:
+        """The face landmarker's view of the main face: mesh, blendshapes, transformation matrix.
+
+        The landmarker has its own face detector and presence score; when it sees no face where
+        the face detector put one (an animal, a carving, a pattern), there is no human face."""
+        found = models.get("face_landmarker").analyse(self.rgb, self.face)
+        if found is None:
+            raise CheckerError("NO_FACE_DETECTED",
+                               "no human face was found in the photo (a face-like region is not a face)")
+        return found
+
+    @cached_property
     def mesh(self) -> np.ndarray:
         """478 x 3 face mesh of the main face in pixels."""
-        pts = models.get("face_mesh").landmarks(self.rgb, self.face)
-        if pts is None:
-            raise MeasureError("the face mesh could not be fitted to the face")
-        return pts
+        return self.landmarks.mesh
+
+    @property
+    def blendshapes(self) -> dict[str, float]:
+        """The landmarker's 52 expression scores (0-1) by name (eyeBlinkLeft, mouthSmileRight, ...)."""
+        return self.landmarks.blendshapes
 
     def point(self, index: int) -> np.ndarray:
         """One mesh landmark as (x, y) pixels."""
@@ -138,7 +152,7 @@ class Analysis:
 
     @cached_property
     def head_pose(self) -> HeadPose:
-        return head_pose_from_mesh(self.mesh)
+        return head_pose_from_matrix(self.landmarks.matrix)
 
     # --- person mask --------------------------------------------------------------------------
     @cached_property
@@ -235,28 +249,23 @@ def refine_mask(gray: np.ndarray, mask: np.ndarray, scale: int = 2) -> np.ndarra
     return np.clip(a * guide + b, 0.0, 1.0)
 
 
-def head_pose_from_mesh(mesh: np.ndarray) -> HeadPose:
-    """Yaw, pitch and roll from the mesh's own 3-D points (pixels, z toward the camera negative).
+def head_pose_from_matrix(matrix: np.ndarray) -> HeadPose:
+    """Yaw, pitch and roll (degrees, HeadPose's convention) from the landmarker's facial
+    transformation matrix.
 
-    The face's horizontal axis runs cheek to cheek (234 -> 454) and its vertical axis from the
-    forehead (10) to the chin (152); their cross product is the face normal. Yaw and pitch are the
-    normal's angles away from the camera axis, roll is the horizontal axis's angle in the image.
-    The forehead-chin axis of a frontal face leans back a little; PITCH_OFFSET, measured on the
-    frontal photos in ../shared/faces, removes it (see docs/calibration/pose.md).
+    The matrix maps the canonical face model (x toward the subject's left, y up, z out of the face
+    toward the camera) into camera space; its rotation R is decomposed as R = Rz(roll') Ry(yaw')
+    Rx(pitch'). Camera y points up in that space, so a clockwise tilt in the image is a negative
+    roll' and a chin raised toward the camera a negative pitch': both are negated into HeadPose's
+    image convention. Zero is the canonical model facing the camera; PITCH_OFFSET is what the
+    frontal portraits of docs/calibration/pose.md read on average (see there).
     """
-    right, left = mesh[FACE_RIGHT], mesh[FACE_LEFT]
-    top, chin = mesh[FOREHEAD_TOP], mesh[CHIN]
-    horiz = left - right
-    vert = chin - top
-    horiz /= np.linalg.norm(horiz)
-    vert /= np.linalg.norm(vert)
-    normal = np.cross(horiz, vert)  # points away from the camera for a frontal face (+z)
-    normal /= np.linalg.norm(normal)
-    yaw = float(np.degrees(np.arctan2(-normal[0], normal[2])))
-    pitch = float(np.degrees(np.arctan2(normal[1], normal[2]))) - PITCH_OFFSET
-    roll = float(np.degrees(np.arctan2(horiz[1], horiz[0])))
+    r = matrix[:3, :3]
+    yaw = float(np.degrees(np.arcsin(np.clip(-r[2, 0], -1.0, 1.0))))
+    pitch = -float(np.degrees(np.arctan2(r[2, 1], r[2, 2]))) - PITCH_OFFSET
+    roll = -float(np.degrees(np.arctan2(r[1, 0], r[0, 0])))
     return HeadPose(yaw=yaw, pitch=pitch, roll=roll)
 
 
-# Median raw pitch of the 10 frontal portraits and ID photos in ../shared/faces (docs/calibration/pose.md).
-PITCH_OFFSET = -10.6
+# Degrees; see docs/calibration/pose.md.
+PITCH_OFFSET = 0.0

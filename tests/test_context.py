@@ -28,7 +28,7 @@ class Counting:
 def test_each_model_runs_once_per_check_and_the_pose_model_only_when_asked(monkeypatch, face_bytes):
     data = face_bytes("hivision_idphoto_2.jpg")
     det = Counting(monkeypatch, "face_detector", "detect")
-    mesh = Counting(monkeypatch, "face_mesh", "landmarks")
+    mesh = Counting(monkeypatch, "face_landmarker", "analyse")
     seg = Counting(monkeypatch, "person_segmenter", "mask")
     pose = Counting(monkeypatch, "pose", "landmarks")
     checker.check(data, 1102)
@@ -54,7 +54,7 @@ def test_a_failing_detector_costs_only_its_own_checks(monkeypatch, face_bytes):
 def test_unknown_model_names_fail_loudly():
     with pytest.raises(CheckerError) as info:
         models.get("no-such-model")
-    assert info.value.status == "MODEL_UNAVAILABLE" and "face_mesh" in info.value.message
+    assert info.value.status == "MODEL_UNAVAILABLE" and "face_landmarker" in info.value.message
 
 
 def test_an_analysis_is_freed_without_the_cycle_collector(face_rgb):

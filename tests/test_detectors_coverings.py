@@ -7,8 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
+import checker
 from checker import detectors, models
 from checker.context import FACE_OVAL
+from checker.errors import CheckerError
 
 from .conftest import analysis_of
 
@@ -126,15 +128,12 @@ def test_painted_mask_fails(face_rgb, meshes, name, colour):
     assert got.ok and got.score > 50, got
 
 
-def test_mask_without_mesh_uses_the_face_box(face_rgb, monkeypatch):
-    # Masked faces sometimes defeat the mesh; the mask check then reads the detector's box.
-    monkeypatch.setattr(models.get("face_mesh"), "landmarks", lambda rgb, box: None)
-    masked = _measure(face_rgb("mask_pair106_with.jpg"))
-    bare = _measure(face_rgb("mask_pair106_without.jpg"))
-    assert masked["mask"].value["from"] == "face box" and masked["mask"].score > 50
-    assert bare["mask"].value["from"] == "face box" and bare["mask"].score <= 50
-    # The mesh-only checks say they could not measure; they never pass silently.
-    assert not masked["hat"].ok and not masked["facial_shelter"].ok
+def test_a_face_the_landmarker_cannot_confirm_is_no_face(face_bytes, monkeypatch):
+    # Fake landmarker answer (nothing found): the candidate face is refused, not measured from a guess.
+    monkeypatch.setattr(models.get("face_landmarker"), "analyse", lambda rgb, box: None)
+    with pytest.raises(CheckerError) as info:
+        checker.check(face_bytes("mask_pair106_with.jpg"), 1102)
+    assert info.value.status == "NO_FACE_DETECTED"
 
 
 def test_grey_photo_cannot_be_judged_for_a_mask(face_rgb):

@@ -64,7 +64,7 @@ def server():
 def test_gunicorn_worker_loads_models_before_serving(server):
     _, health = server
     assert health["status"] == "ok"
-    assert {"face_detector", "face_mesh", "person_segmenter"} <= set(health["models_loaded"])
+    assert {"face_detector", "face_landmarker", "person_segmenter"} <= set(health["models_loaded"])
 
 
 def test_check_over_http(server, face_bytes):

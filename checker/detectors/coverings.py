@@ -74,35 +74,14 @@ def _require_colour(view: FaceView) -> None:
         raise MeasureError("no skin colour is visible above the nose (grey-scale photo or a strong colour cast)")
 
 
-def _mask_from_box(a: Analysis) -> tuple[float, str]:
-    """Skin share of the lower face from the face detector's box and key points, for faces the
-    mesh cannot fit (masked faces sometimes defeat it)."""
-    box = a.face
-    nose_y = float(box.keypoints[2, 1])
-    x0, x1 = box.x + 0.2 * box.w, box.x + 0.8 * box.w
-    y0, y1 = nose_y + 0.08 * box.h, box.y + box.h
-    x0, x1 = int(max(0, x0)), int(min(a.width, x1))
-    y0, y1 = int(max(0, y0)), int(min(a.height, y1))
-    if x1 - x0 < 4 or y1 - y0 < 4:
-        raise MeasureError("the lower face lies outside the photo")
-    lab = to_lab(resize_to(np.ascontiguousarray(a.rgb[y0:y1, x0:x1]), FACE_VIEW_WIDTH / max(box.w, 1.0)))
-    return float(skin_coloured(lab).mean()), "face box"
-
-
 @detector("mask")
 def mask(a: Analysis) -> dict[str, Any]:
-    try:
-        view = face_view(a)
-    except MeasureError:
-        if "mesh" in a.__dict__:  # the mesh was fitted: the failure was something else
-            raise
-        skin, source = _mask_from_box(a)
-    else:
-        _require_colour(view)
-        region = lower_face(view)
-        if region.sum() < MIN_PIXELS:
-            raise MeasureError("the lower face is not in the photo")
-        skin, source = float(view.skin[region].mean()), "mesh"
+    view = face_view(a)
+    _require_colour(view)
+    region = lower_face(view)
+    if region.sum() < MIN_PIXELS:
+        raise MeasureError("the lower face is not in the photo")
+    skin, source = float(view.skin[region].mean()), "mesh"
     value = {"lower_face_skin": round(skin, 3), "from": source}
     return {"mask": Measure(value=value, score=clamp_score(100 * (1 - skin)))}
 

@@ -44,11 +44,15 @@ EYE_VIEW_WIDTH = 48  # px per eye, corner to corner: a 1-2 px frame on a 600x800
 MIN_EYE_PX = 8.0  # an eye narrower than this in the photo cannot be measured honestly
 
 # --- eyes_close -------------------------------------------------------------------------------
-# Lid gap / eye width as the mesh reports it. OPEN: a narrow but open eye (the frontal photos in
-# ../shared/faces read 0.29-0.45; the squinting smile in obama.jpg 0.20). SHUT: what the mesh reads
-# on an eye painted shut (0.02-0.07). 50 = the gap halfway between, i.e. half of an open eye.
-OPEN_RATIO = 0.30
+# Two signals per eye, the larger wins. Geometry: lid gap / eye width as the mesh reports it; OPEN
+# is a narrow but open eye (frontal photos of ../shared/faces read 0.28-0.44 with the landmarker's
+# mesh, the squinting smile in obama.jpg 0.20), SHUT what it reads on an eye painted shut
+# (0.04-0.07). Learned: the landmarker's eyeBlink blendshape; open eyes read 0.00-0.29 (obama's
+# squint the most), eyes painted shut 0.47-0.69 (real closed eyes read higher: the painted lid has
+# no lashes or crease). Figures in docs/calibration/eyes.md.
+OPEN_RATIO = 0.28
 SHUT_RATIO = 0.05
+BLINK_OPEN, BLINK_SHUT = 0.25, 0.60
 
 # Lenses this dark (lens lightness / skin lightness of the LESS dark lens; open eyes read
 # 0.64-0.84, sunglasses 0.07-0.24) hide the eyes: closure and gaze are then not measured at all,
@@ -58,22 +62,27 @@ EYES_HIDDEN_RATIO = 0.40
 # --- gaze -------------------------------------------------------------------------------------
 # The iris centre of an eye looking at the camera sits above the corner-to-corner line by this
 # fraction of the eye width (median over the frontal photos); the offset is measured from there.
-IRIS_REST_Y = -0.075
-GAZE_HALF = 0.10  # iris offset (eye widths) that scores 50
-# The mesh follows a vertical iris move at about half its size (an iris moved 0.12 eye widths
-# down reads 0.03-0.06; sideways it reads 0.6-0.8 of the move), so vertical offsets count double.
+IRIS_REST_Y = -0.09
+GAZE_HALF = 0.13  # iris offset (eye widths) that scores 50
+# The landmarker's mesh follows an iris moved sideways at 0.6-0.8 of the move and one moved up or
+# down at only about 0.3 of it, so vertical offsets count double (more would turn the frontal
+# photos' own spread, -0.12 to -0.05, into false alarms).
 VERTICAL_WEIGHT = 2.0
 
 # --- mouth_open -------------------------------------------------------------------------------
-MOUTH_GAP_HALF = 0.10  # lip gap / mouth width that scores 50 (closed mouths read 0.00-0.07)
+MOUTH_GAP_HALF = 0.10  # lip gap / mouth width that scores 50 (closed mouths read 0.00-0.08)
+# jawOpen blendshape scoring 0 and 100: closed mouths read 0.00-0.11 (obama's open smile the most),
+# mouths painted open by 0.2-0.3 of their width 0.05-0.45 (the painted gap has no jaw drop).
+JAW_REST, JAW_FULL = 0.10, 0.50
 
 # --- expression -------------------------------------------------------------------------------
-# Corner lift (corners above the lip line, / mouth width): neutral mouths read -0.05..0.04, closed
-# gentle smiles 0.07-0.12, broad smiles 0.10-0.16. Mouth width / eye distance: neutral 0.65-0.84,
-# broad smiles 1.0-1.16. Teeth: visible-teeth area / mouth width^2 (0 when closed, 0.03-0.09 when shown).
-LIFT_FULL = 0.20  # corner lift scoring 100 on its own
-WIDTH_REST, WIDTH_FULL = 0.75, 1.15  # mouth/eye-distance ratio scoring 0 and 100
+# The landmarker's mouthSmile blendshapes (mean of both sides) x 100: neutral mouths read 0-3,
+# closed-mouth smiles 64-74, smiles showing teeth 86-93 (../shared/faces). Teeth: visible-teeth
+# area / mouth width^2 (0 when closed, 0.03-0.09 when shown) scores on its own.
 TEETH_HALF = 0.02  # teeth area scoring 50
+# Under a mask the blendshapes still guess a mouth (mask_116_with "smiles" 0.52-0.83): the mouth's
+# lips must be visible (this share of the lip band skin- or lip-coloured) for the mouth to be judged.
+LIPS_VISIBLE = 0.5
 
 
 # ==============================================================================================
@@ -269,11 +278,15 @@ def eye_openings(mesh: np.ndarray) -> list[float]:
 
 @detector("eyes_close")
 def eyes_close(a: Analysis) -> dict[str, Any]:
-    """Closure of the more closed eye: 0 = open (ratio >= OPEN_RATIO), 100 = shut."""
+    """Closure of the more closed eye, 0 = open, 100 = shut: per eye the larger of the lid-gap
+    closure and the blink blendshape's (image-left eye = the subject's right = eyeBlinkRight)."""
     mesh = _visible_eyes(a)
     ratios = eye_openings(mesh)
-    closure = (OPEN_RATIO - min(ratios)) / (OPEN_RATIO - SHUT_RATIO)
-    return {"eyes_close": Measure(value=[round(r, 3) for r in ratios], score=clamp_score(100 * closure))}
+    blinks = [a.blendshapes["eyeBlinkRight"], a.blendshapes["eyeBlinkLeft"]]
+    closures = [max((OPEN_RATIO - r) / (OPEN_RATIO - SHUT_RATIO), (b - BLINK_OPEN) / (BLINK_SHUT - BLINK_OPEN))
+                for r, b in zip(ratios, blinks, strict=True)]
+    value = {"lid_gap": [round(r, 3) for r in ratios], "blink": [round(b, 3) for b in blinks]}
+    return {"eyes_close": Measure(value=value, score=clamp_score(100 * max(closures)))}
 
 
 def iris_offsets(mesh: np.ndarray) -> list[tuple[float, float]]:
@@ -312,41 +325,29 @@ def lip_gap(mesh: np.ndarray) -> float:
 
 @detector("mouth_open")
 def mouth_open(a: Analysis) -> dict[str, Any]:
+    """Open mouth: the larger of the lip gap's score and the jawOpen blendshape's."""
     mesh = a.mesh
     if _dist(mesh, *MOUTH_CORNERS) < 2 * MIN_EYE_PX:
         raise MeasureError("the mouth is too small in the photo to judge")
     gap = lip_gap(mesh)
-    return {"mouth_open": Measure(value=round(gap, 3), score=clamp_score(50 * gap / MOUTH_GAP_HALF))}
+    jaw = a.blendshapes["jawOpen"]
+    score = max(50 * gap / MOUTH_GAP_HALF, 100 * (jaw - JAW_REST) / (JAW_FULL - JAW_REST))
+    return {"mouth_open": Measure(value={"lip_gap": round(gap, 3), "jaw_open": round(jaw, 3)},
+                                  score=clamp_score(score))}
 
 
-def mouth_shape(mesh: np.ndarray) -> tuple[float, float]:
-    """(corner lift, mouth width / iris distance) in the frame of the eye line, so head roll
-    does not read as a lifted corner."""
-    left, right = mesh[IRIS_CENTRES[0], :2], mesh[IRIS_CENTRES[1], :2]
-    axis = right - left
-    iod = float(np.linalg.norm(axis))
-    u = axis / max(iod, 1e-6)
-    v = np.array([-u[1], u[0]])
-
-    def down(i: int) -> float:
-        return float(mesh[i, :2] @ v)
-
-    c1, c2 = mesh[MOUTH_CORNERS[0], :2], mesh[MOUTH_CORNERS[1], :2]
-    width = float(np.linalg.norm(c2 - c1))
-    line = (down(13) + down(14)) / 2  # where the lips meet, mid-mouth
-    lift = (line - (down(MOUTH_CORNERS[0]) + down(MOUTH_CORNERS[1])) / 2) / max(width, 1e-6)
-    return lift, width / max(iod, 1e-6)
+def lips_visible(a: Analysis) -> bool:
+    """True when the band of the lips is mostly skin- or lip-coloured (not under a mask or hand)."""
+    view = face_view(a)
+    lips = view.poly(LIPS) & ~view.poly(INNER_LIPS)
+    return bool(lips.any() and view.skin[lips].mean() >= LIPS_VISIBLE)
 
 
 def teeth_area(a: Analysis) -> float:
-    """Visible teeth (bright, colourless pixels between the inner lips) / mouth width^2.
-
-    Counted only where the lips themselves show (lip- or skin-coloured): over a mask the mesh
-    still draws a mouth, and white fabric there is not teeth."""
+    """Visible teeth (bright, colourless pixels between the inner lips) / mouth width^2."""
     view = face_view(a)
     inner = view.poly(INNER_LIPS)
-    lips = view.poly(LIPS) & ~inner
-    if not inner.any() or not lips.any() or view.skin[lips].mean() < 0.5:
+    if not inner.any():
         return 0.0
     lab = view.lab[inner]
     ref_l, ref_c = view.ref[0], float(np.hypot(view.ref[1], view.ref[2]))
@@ -358,20 +359,17 @@ def teeth_area(a: Analysis) -> float:
 
 @detector("expression")
 def expression(a: Analysis) -> dict[str, Any]:
-    """Non-neutral mouth: a smile (corners lifted AND mouth widened, averaged) or teeth shown.
+    """Non-neutral mouth: a smile (the mouthSmile blendshapes) or teeth shown, whichever is more.
 
-    A closed gentle smile lifts the corners without widening the mouth much, so it lands
-    between the neutral faces and a broad smile (20-45 on ../shared/faces): it passes the
-    default 50; a spec that wants a strictly neutral mouth lowers the threshold (see the doc)."""
-    mesh = a.mesh
-    lift, width = mouth_shape(mesh)
+    Any smile scores above the default 50, a closed-mouth one too (ICAO asks for a neutral
+    expression); a spec that accepts a natural smile raises the threshold (the US passport does).
+    A mouth under a mask or a hand is not judged: the blendshapes would only guess it."""
+    if not lips_visible(a):
+        raise MeasureError("the mouth is covered, so the expression cannot be judged")
+    smile = (a.blendshapes["mouthSmileLeft"] + a.blendshapes["mouthSmileRight"]) / 2
     teeth = teeth_area(a)
-    s_lift = 100 * max(0.0, lift) / LIFT_FULL
-    s_width = 100 * (width - WIDTH_REST) / (WIDTH_FULL - WIDTH_REST)
-    smile = 0.5 * clamp_score(s_lift) + 0.5 * clamp_score(s_width)
-    teeth_score = 50 * teeth / TEETH_HALF
-    value = {"corner_lift": round(lift, 3), "mouth_width": round(width, 3), "teeth": round(teeth, 4)}
-    return {"expression": Measure(value=value, score=clamp_score(max(smile, teeth_score)))}
+    value = {"smile": round(smile, 3), "teeth": round(teeth, 4)}
+    return {"expression": Measure(value=value, score=clamp_score(max(100 * smile, 50 * teeth / TEETH_HALF)))}
 
 
 def face_oval_arc_below(pts: np.ndarray, top: float) -> np.ndarray:

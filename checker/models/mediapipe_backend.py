@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from . import register
-from .types import FaceBox
+from .types import FaceBox, FaceLandmarks
 
 # mediapipe logs through glog/absl; keep worker logs readable.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -88,47 +88,69 @@ class FaceDetector:
         return faces
 
 
-@register("face_mesh")
-class FaceMesh:
-    """The 478-point face mesh with attention (iris) landmarks.
+@register("face_landmarker")
+class FaceLandmarker:
+    """MediaPipe Face Landmarker (Tasks API): 478-point mesh with irises, 52 blendshapes and the
+    facial transformation matrix, from ``face_landmarker.task`` (a model file of the registry,
+    see :mod:`checker.models.files`; the mediapipe wheel does not carry it).
 
-    It runs on a crop around the chosen face box, so it meshes the face the detector chose
-    rather than whichever face its own internal detector prefers, and small faces in large
-    frames are seen at a useful resolution.
+    It runs on a square crop centred on the chosen face box, so it meshes the face the detector
+    chose rather than whichever face it prefers, small faces in large frames are seen at a useful
+    resolution, and the pose it reports is not bent by where the face sits in the frame (the
+    matrix comes from a perspective fit: a face off the crop's centre reads a few degrees of
+    pitch). Its own face detector and presence score must agree that the crop holds a face,
+    which refuses most animal and object faces BlazeFace lets through.
     """
 
     CROP_SCALE = 2.0
+    MIN_PRESENCE = 0.5
 
     def __init__(self) -> None:
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        from .files import locate
+
+        options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(locate("face_landmarker"))),
+            running_mode=vision.RunningMode.IMAGE, num_faces=1,
+            min_face_detection_confidence=self.MIN_PRESENCE, min_face_presence_confidence=self.MIN_PRESENCE,
+            output_face_blendshapes=True, output_facial_transformation_matrixes=True,
+        )
+        self._mp = mp
         with _quiet_native_stderr():
-            self._mesh = _solutions().face_mesh.FaceMesh(
-                static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
-            )
-            self._mesh.process(_BLANK)
-        self._seen_face = False
+            self._model = vision.FaceLandmarker.create_from_options(options)
+            self._model.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=_BLANK))
         self._lock = threading.Lock()
 
-    def landmarks(self, rgb: np.ndarray, box: FaceBox) -> np.ndarray | None:
-        """478 x 3 landmarks in image pixels (z in pixels too, camera-facing negative), or None."""
+    def analyse(self, rgb: np.ndarray, box: FaceBox) -> FaceLandmarks | None:
+        """The face in ``box``: mesh in image pixels (z in pixels too, camera-facing negative),
+        blendshape scores by name, 4 x 4 transformation matrix; None when no face is there."""
         h, w = rgb.shape[:2]
         cx, cy = box.center
         half = self.CROP_SCALE * max(box.w, box.h) / 2
         x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
         x1, y1 = int(min(w, cx + half)), int(min(h, cy + half))
-        crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return None
+        crop = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb[y0:y1, x0:x1]))
         with self._lock:
-            # The graph warns once, on its first face, about its ROI projection: keep that out of logs.
-            with _quiet_native_stderr() if not self._seen_face else contextlib.nullcontext():
-                result = self._mesh.process(crop)
-            self._seen_face = self._seen_face or bool(result.multi_face_landmarks)
-        if not result.multi_face_landmarks:
+            result = self._model.detect(crop)
+        if not result.face_landmarks:
             return None
         cw, ch = x1 - x0, y1 - y0
-        pts = np.array([[p.x, p.y, p.z] for p in result.multi_face_landmarks[0].landmark], dtype=np.float64)
+        pts = np.array([[p.x, p.y, p.z] for p in result.face_landmarks[0]], dtype=np.float64)
         pts[:, 0] = pts[:, 0] * cw + x0
         pts[:, 1] = pts[:, 1] * ch + y0
         pts[:, 2] = pts[:, 2] * cw
-        return pts
+        shapes = {c.category_name: float(c.score) for c in result.face_blendshapes[0]}
+        matrix = np.array(result.facial_transformation_matrixes[0], dtype=np.float64)
+        return FaceLandmarks(mesh=pts, blendshapes=shapes, matrix=matrix)
+
+    def landmarks(self, rgb: np.ndarray, box: FaceBox) -> np.ndarray | None:
+        """478 x 3 mesh of the face in ``box`` (image pixels), or None."""
+        found = self.analyse(rgb, box)
+        return None if found is None else found.mesh
 
 
 @register("person_segmenter")

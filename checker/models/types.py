@@ -23,3 +23,12 @@ class FaceBox:
     @property
     def center(self) -> tuple[float, float]:
         return (self.x + self.w / 2, self.y + self.h / 2)
+
+
+@dataclass(frozen=True)
+class FaceLandmarks:
+    """What the face landmarker gives for one face."""
+
+    mesh: np.ndarray  # 478 x 3, image pixels (z: pixels, negative toward the camera)
+    blendshapes: dict[str, float]  # the 52 ARKit-style expression scores, 0-1, by name
+    matrix: np.ndarray  # 4 x 4 canonical face model -> camera space (rotation in the top-left 3 x 3)
