@@ -4,7 +4,7 @@
 
 1. In process: p50/p95 of a full check (decode -> Analysis -> every default detector -> rules ->
    response) for 600x800 and 1200x1600 JPEGs, against the floor measured in the same run: decode +
-   face detection + face mesh + person mask, the models every check needs.
+   face detection + face landmarker (mesh, blendshapes, pose) + person mask, the models every check needs.
 2. Through gunicorn with 2 workers on loopback: requests/s under concurrent clients, p50 latency,
    and each worker's peak RSS (VmHWM).
 """
@@ -184,7 +184,7 @@ def main() -> None:
     for r in in_process(args.runs):
         print(f"  {r['size']:<18} {r['full_p50']:8.1f}  {r['full_p95']:8.1f}  {r['floor_p50']:9.1f}  "
               f"{r['floor_p95']:9.1f}  {r['ratio_p50']:9.2f}x")
-    print("  (floor: decode + face detection + face mesh + person mask)")
+    print("  (floor: decode + face detection + face landmarker + person mask)")
     if not args.skip_server:
         g = through_gunicorn(args.seconds, args.clients)
         print(f"\ngunicorn, {g['workers']} workers, {g['clients']} concurrent clients, 600x800 JPEG base64 JSON:")

@@ -154,6 +154,32 @@ class Analysis:
     def head_pose(self) -> HeadPose:
         return head_pose_from_matrix(self.landmarks.matrix)
 
+    # --- learned views of the head ---------------------------------------------------------------
+    def class_scores(self, region: str) -> np.ndarray:
+        """ImageNet class probabilities of a crop of the head (``region``: 'head' from well above
+        the forehead to the chin, for headwear; 'eyes' the band of both eyes, for lenses), each
+        classified once per Analysis."""
+        return self.memo(f"class_scores.{region}",
+                         lambda: models.get("imagenet_classifier").scores(self.head_crop(region)))
+
+    def head_crop(self, region: str) -> np.ndarray:
+        """A square crop around part of the head, edges replicated where it leaves the photo."""
+        m, fw = self.mesh, self.face_width
+        cx = (m[FACE_RIGHT, 0] + m[FACE_LEFT, 0]) / 2
+        if region == "head":  # headwear sits up to about one face width above the forehead
+            top, bottom, min_half = m[FOREHEAD_TOP, 1] - 0.9 * fw, m[CHIN, 1] + 0.05 * fw, fw
+        elif region == "eyes":
+            eye_y = (m[159, 1] + m[386, 1]) / 2  # mid upper lids
+            top, bottom, min_half = eye_y - 0.45 * fw, eye_y + 0.45 * fw, 0.65 * fw
+        else:
+            raise ValueError(f"unknown head region {region!r}")
+        half = max((bottom - top) / 2, min_half)
+        cy = (top + bottom) / 2
+        x0, y0, x1, y1 = (round(v) for v in (cx - half, cy - half, cx + half, cy + half))
+        pad = max(0, -x0, -y0, x1 - self.width, y1 - self.height)
+        img = cv2.copyMakeBorder(self.rgb, pad, pad, pad, pad, cv2.BORDER_REPLICATE) if pad else self.rgb
+        return np.ascontiguousarray(img[y0 + pad:y1 + pad, x0 + pad:x1 + pad])
+
     # --- person mask --------------------------------------------------------------------------
     @cached_property
     def raw_person_mask(self) -> np.ndarray:

@@ -200,11 +200,11 @@ def test_broad_smile_fails_and_neutral_faces_pass(labels, clean):
         assert clean[name][1]["expression"].score <= 50, clean[name][1]["expression"]
 
 
-def test_a_closed_mouth_smile_fails_by_default_and_ranks_below_a_broad_one(clean):
+def test_a_closed_mouth_smile_fails_by_default_and_ranks_no_higher_than_a_broad_one(clean):
     # hivision_idphoto_1 smiles with closed lips: ICAO's neutral expression is not met.
     score = {n: clean[n][1]["expression"].score for n in clean}
     neutral = max(score["hivision_idphoto_0.jpg"], score["hivision_idphoto_2.jpg"])
-    assert neutral < 50 < score["hivision_idphoto_1.jpg"] < score["obama.jpg"], score
+    assert neutral < 50 < score["hivision_idphoto_1.jpg"] <= score["obama.jpg"], score
 
 
 @pytest.mark.parametrize("name", ("hivision_idphoto_0.jpg", "hivision_idphoto_2.jpg", "hivision_test3.jpg",

@@ -135,41 +135,152 @@ def test_jpeg_compression_alone_fails_nothing(measured, name):
 
 
 # --- blur -----------------------------------------------------------------------------------------
+def at_face_width(rgb: np.ndarray, a: Analysis, width: float) -> np.ndarray:
+    """The photo resized so the face is ``width`` px wide (area-averaged down, bicubic up)."""
+    f = width / a.face_width
+    size = (round(rgb.shape[1] * f), round(rgb.shape[0] * f))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
+
+
+@pytest.fixture(scope="module")
+def blur_at(face_rgb):
+    """blur_at(photo, face width px, blur % of the face width) -> the face_blur Measure of the real
+    photo resized to that face width and blurred by that share of it (a full Analysis each time)."""
+    cache: dict[tuple[str, float, float], Measure] = {}
+    clean: dict[str, Analysis] = {}
+
+    def get(name: str, width: float, pct: float) -> Measure:
+        if (name, width, pct) not in cache:
+            if name not in clean:
+                clean[name] = analysis_of(face_rgb(name))
+            rgb = at_face_width(face_rgb(name), clean[name], width)
+            if pct:
+                rgb = tf.blur(rgb, pct / 100 * width)
+            m = detectors.measure(analysis_of(rgb), ["face_blur"])["face_blur"]
+            assert m.ok, m.error
+            cache[name, width, pct] = m
+        return cache[name, width, pct]
+
+    return get
+
+
+BLUR_PHOTOS = ["hivision_idphoto_2.jpg", "hivision_test3.jpg", "obama.jpg", "hivision_test1_webp.jpg"]
+FACE_WIDTHS = [90, 160, 320]
+
+
+@pytest.mark.parametrize("name", BLUR_PHOTOS)
+@pytest.mark.parametrize("width", FACE_WIDTHS)
+def test_a_sharp_face_passes_at_every_size(blur_at, name, width):
+    """The pixel floor is not blur: the same sharp photo passes with its face 90 px wide."""
+    for pct in (0.0, 0.25):
+        assert blur_at(name, width, pct).score <= limit("face_blur")
+
+
+@pytest.mark.parametrize("name", BLUR_PHOTOS)
+@pytest.mark.parametrize("width", FACE_WIDTHS)
+def test_the_same_relative_blur_fails_at_every_size(blur_at, name, width):
+    for pct in (1.25, 2.0):
+        assert blur_at(name, width, pct).score > limit("face_blur")
+
+
+@pytest.mark.parametrize("name", BLUR_PHOTOS[:2])
+def test_blur_reads_the_same_share_of_the_face_at_any_size(blur_at, name):
+    for pct in (1.25, 2.0):
+        values = [blur_at(name, w, pct).value for w in FACE_WIDTHS]
+        assert max(values) < 1.25 * min(values)
+        # net of the floor, the reading is the added blur plus the photo's own, in quadrature
+        assert min(values) > 0.8 * pct
+
+
 @pytest.mark.parametrize("name", ID_PHOTOS + ["hivision_test3.jpg", "obama.jpg"])
-def test_blur_score_grows_with_sigma_and_fails_at_2_5_px(measured, name):
+def test_blur_score_grows_with_sigma(measured, name):
     sigmas = ["clean", "blur1", "blur2", "blur3", "blur4"]
     values = [measured(name, s)["face_blur"].value for s in sigmas]
     assert values == sorted(values) and values[-1] > 2 * values[0]
     assert passes(measured(name, "clean"), "face_blur")
-    assert not passes(measured(name, "blur2.5"), "face_blur")
+    assert not passes(measured(name, "blur4"), "face_blur")
 
 
-@pytest.mark.parametrize("name", ["hivision_idphoto_2.jpg", "hivision_test1_webp.jpg", "obama.jpg"])
-def test_blur_is_measured_relative_to_the_face(face_rgb, name):
-    """The same photo at 0.6x, blurred by 0.6x the sigma, reads the same % of the face width."""
+def test_the_blur_floor_is_taken_off_in_quadrature():
+    w = quality.WORK_FACE_WIDTH
+    assert quality.net_blur_pct(quality.BLUR_FLOOR_PX, w) == 0.0
+    assert quality.net_blur_pct(0.5 * quality.BLUR_FLOOR_PX, w) == 0.0
+    assert quality.net_blur_pct(math.hypot(1.6, quality.BLUR_FLOOR_PX), w) == pytest.approx(100 * 1.6 / w)
+
+
+# --- resolution -----------------------------------------------------------------------------------
+def resolution_verdict(value: float, spec_checks: dict | None = None, **request) -> bool:
+    plan = rules.plan(spec_checks or {}, request, rules.Frame(600, 800, 295, 413))
+    rule, th = plan.active["face_resolution"]
+    return rules.compare(rule, value, th)[0]
+
+
+def test_resolution_is_the_eye_distance_in_the_upload_pixels(face_rgb):
+    rgb = face_rgb("hivision_idphoto_2.jpg")
+    big = analysis_of(rgb)
+    small = analysis_of(cv2.resize(rgb, None, fx=0.4, fy=0.4, interpolation=cv2.INTER_AREA))
+    full = detectors.measure(big, ["face_resolution"])["face_resolution"].value
+    part = detectors.measure(small, ["face_resolution"])["face_resolution"].value
+    left, right = big.eyes
+    assert full == pytest.approx(float(np.linalg.norm(right - left)), abs=0.1)
+    assert part == pytest.approx(0.4 * full, rel=0.04)
+
+
+def test_an_analysis_of_a_resized_copy_still_reports_the_upload_size(face_rgb):
+    rgb = face_rgb("hivision_idphoto_2.jpg")
+    a = analysis_of(rgb)
+    copy = Analysis(a.photo)  # same upload, analysed at half size (as a faster pipeline might)
+    copy.rgb = cv2.resize(rgb, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    copy.height, copy.width = copy.rgb.shape[:2]
+    assert quality.upload_eye_distance(copy) == pytest.approx(quality.upload_eye_distance(a), rel=0.04)
+
+
+@pytest.mark.parametrize("name", ["hivision_idphoto_2.jpg", "obama.jpg"])
+def test_a_small_sharp_face_fails_resolution_not_blur(face_rgb, name):
+    """Too few pixels is its own verdict: the photo shrunk until the eyes are ~40 px apart stays
+    sharp (face_blur passes) and fails face_resolution; the original passes both."""
     rgb = face_rgb(name)
-    small = cv2.resize(rgb, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)
-    for sigma in (0.0, 3.0):
-        big = detectors.measure(analysis_of(tf.blur(rgb, sigma) if sigma else rgb), ["face_blur"])["face_blur"]
-        sm = detectors.measure(analysis_of(tf.blur(small, 0.6 * sigma) if sigma else small), ["face_blur"])
-        assert sm["face_blur"].value == pytest.approx(big.value, rel=0.2)
+    a = analysis_of(rgb)
+    eyes = quality.upload_eye_distance(a)
+    f = 40.0 / eyes
+    small = analysis_of(cv2.resize(rgb, None, fx=f, fy=f, interpolation=cv2.INTER_AREA))
+    got = detectors.measure(small, ["face_resolution", "face_blur"])
+    assert got["face_blur"].score <= limit("face_blur")
+    assert not resolution_verdict(got["face_resolution"].value)
+    assert resolution_verdict(detectors.measure(a, ["face_resolution"])["face_resolution"].value)
+
+
+def test_resolution_minimum_is_on_by_default_and_overridable():
+    rule = rules.load_rules()["face_resolution"]
+    assert rule.enabled and rule.default["min"] > 0
+    lo = float(rule.default["min"])
+    assert resolution_verdict(lo + 1) and not resolution_verdict(lo - 1)
+    assert not resolution_verdict(lo + 10, {"face_resolution": {"min": lo + 20}})  # a spec raises it
+    assert resolution_verdict(lo - 10, eye_distance_min=lo - 20)  # a request lowers it
+    assert not resolution_verdict(lo + 10, {"face_resolution": {"min": lo - 20}}, eye_distance_min=lo + 20)
 
 
 # --- noise ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", SET)
 def test_noise_estimate_tracks_the_added_sigma(measured, name):
     base = measured(name, "clean")["face_noise"].value
-    assert base < 3.0
+    assert base < 4.0
     for sigma in (5, 11, 15):
         got = measured(name, f"noise{sigma}")["face_noise"].value
         # independent noises add in quadrature with the photo's own grain
-        assert got == pytest.approx(math.hypot(sigma, base), rel=0.06, abs=0.3)
+        assert got == pytest.approx(math.hypot(sigma, base), rel=0.08, abs=0.3)
 
 
 @pytest.mark.parametrize("name", SET)
-def test_noise_verdict_flips_between_sigma_7_and_11(measured, name):
-    assert passes(measured(name, "noise7"), "face_noise")
-    assert not passes(measured(name, "noise11"), "face_noise")
+def test_sigma_10_noise_fails_also_after_jpeg(face_rgb, measured, name):
+    """Sensor noise of sigma 10 fails as a lossless file and after JPEG quality 90; the clean photo
+    re-encoded at quality 85 (blocking on grainy skin) passes, as does sigma 3."""
+    rgb = face_rgb(name)
+    noisy = tf.noise(rgb, 10.0, seed=3)
+    for pixels in (noisy, jpeg(noisy, 90)):
+        assert detectors.measure(analysis_of(pixels), ["face_noise"])["face_noise"].score > limit("face_noise")
+    for pixels in (jpeg(rgb, 85), tf.noise(rgb, 3.0, seed=3)):
+        assert detectors.measure(analysis_of(pixels), ["face_noise"])["face_noise"].score <= limit("face_noise")
 
 
 # --- exposure -------------------------------------------------------------------------------------

@@ -107,7 +107,7 @@ class Files(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def web(face_bytes):
-    Files.photo = face_bytes("hivision_test3.jpg")
+    Files.photo = face_bytes("hivision_idphoto_2.jpg")
     Files.posts = []
     Files.fail_first = 0
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Files)
@@ -118,7 +118,7 @@ def web(face_bytes):
 
 # --- the happy paths ------------------------------------------------------------------------------
 def test_sync_task_returns_the_finished_photo_of_the_default_size(client, face_bytes):
-    code, body = create(client, sync="1", **upload(face_bytes("hivision_test3.jpg")))
+    code, body = create(client, sync="1", **upload(face_bytes("hivision_idphoto_2.jpg")))
     assert code == 200 and body["status"] == 200
     data = body["data"]
     assert data["state"] == 1 and data["progress"] == 100 and data["return_type"] == 1
@@ -141,7 +141,7 @@ def test_async_task_moves_through_its_stages(client, face_bytes, monkeypatch):
 
     monkeypatch.setattr("checker.tasks.service.execute", slow)
     code, body = create(client, px_width="413", px_height="531", spec_id="schengen-visa",
-                        **upload(face_bytes("hivision_test3.jpg")))
+                        **upload(face_bytes("hivision_idphoto_2.jpg")))
     assert code == 200 and body == {"status": 200, "message": "ok", "data": {"task_id": body["data"]["task_id"]}}
     final, seen = poll(client, body["data"]["task_id"])
     progress = [p for _, p in seen]
@@ -153,7 +153,7 @@ def test_async_task_moves_through_its_stages(client, face_bytes, monkeypatch):
 
 
 def test_last_id_reuses_the_input(client, face_bytes):
-    _, first = create(client, sync="1", **upload(face_bytes("hivision_test3.jpg")))
+    _, first = create(client, sync="1", **upload(face_bytes("hivision_idphoto_2.jpg")))
     image_id = first["data"]["image_id"]
     code, second = create(client, sync="1", last_id=image_id, bg_color="438EDB")
     assert code == 200 and second["data"]["state"] == 1 and second["data"]["image_id"] == image_id
@@ -165,7 +165,7 @@ def test_last_id_reuses_the_input(client, face_bytes):
 
 def test_layout_and_a_window_of_bytes(client, face_bytes):
     _, body = create(client, sync="1", layout="1", layout_size="6inch", min_file_size="20480",
-                     max_file_size="40960", **upload(face_bytes("hivision_test3.jpg")))
+                     max_file_size="40960", **upload(face_bytes("hivision_idphoto_2.jpg")))
     data = body["data"]
     assert 20480 <= len(fetch_result(client, data["image"])) <= 40960
     sheet = load_photo(fetch_result(client, data["layout_image"]))
@@ -223,7 +223,7 @@ def test_download_states(tmp_path, web):
 
 def test_timeout_is_state_minus_8(tmp_path, face_bytes):
     app = make_app(tmp_path, TASK_TIMEOUT=0.05, TASK_STAGE_DELAY=0.03)
-    _, body = create(app.test_client(), sync="1", **upload(face_bytes("hivision_test3.jpg")))
+    _, body = create(app.test_client(), sync="1", **upload(face_bytes("hivision_idphoto_2.jpg")))
     assert body["data"]["state"] == st.TIMED_OUT
     app.extensions["idphoto_tasks"].stop()
 
@@ -233,7 +233,7 @@ def test_a_result_that_cannot_be_stored_is_state_minus_2(client, face_bytes, mon
         raise OSError("disk full")
 
     monkeypatch.setattr(st.TaskStore, "save_result", broken)
-    _, body = create(client, sync="1", **upload(face_bytes("hivision_test3.jpg")))
+    _, body = create(client, sync="1", **upload(face_bytes("hivision_idphoto_2.jpg")))
     assert body["data"]["state"] == st.UPLOAD_FAILED and "disk full" in body["message"]
 
 
@@ -242,7 +242,7 @@ def test_callback_receives_the_polling_body_with_retries(tmp_path, web, face_byt
     app = make_app(tmp_path, ALLOW_PRIVATE_URLS=True)
     client = app.test_client()
     Files.fail_first = 1  # the receiver errs once: the service must try again
-    _, body = create(client, callback_url=f"{web}/callback", **upload(face_bytes("hivision_test3.jpg")))
+    _, body = create(client, callback_url=f"{web}/callback", **upload(face_bytes("hivision_idphoto_2.jpg")))
     task_id = body["data"]["task_id"]
     end = time.time() + 20
     while len(Files.posts) < 2 and time.time() < end:
@@ -257,7 +257,7 @@ def test_callback_receives_the_polling_body_with_retries(tmp_path, web, face_byt
 def test_results_expire(tmp_path, face_bytes):
     app = make_app(tmp_path, TASK_TTL=0.5)
     client = app.test_client()
-    _, body = create(client, sync="1", **upload(face_bytes("hivision_test3.jpg")))
+    _, body = create(client, sync="1", **upload(face_bytes("hivision_idphoto_2.jpg")))
     url = body["data"]["image"]
     assert client.get(url.split("localhost", 1)[1]).status_code == 200
     time.sleep(0.7)
@@ -271,7 +271,7 @@ def test_results_expire(tmp_path, face_bytes):
 
 
 def test_fifty_tasks_at_once_all_finish(client, face_bytes):
-    data = face_bytes("hivision_test3.jpg")
+    data = face_bytes("hivision_idphoto_2.jpg")
     ids = []
     threads = []
 
@@ -294,7 +294,7 @@ def test_fifty_tasks_at_once_all_finish(client, face_bytes):
 # --- persistence and recovery ------------------------------------------------------------------------------
 def test_a_task_whose_worker_died_is_resumed_then_failed_after_two_attempts(tmp_path, face_bytes):
     store = st.TaskStore(tmp_path / "tasks")
-    image_id = store.save_input(face_bytes("hivision_test3.jpg"))
+    image_id = store.save_input(face_bytes("hivision_idphoto_2.jpg"))
     task_id = store.create({}, image_id=image_id, image_url=None, callback_url=None, base_url="http://x/")
     assert store.claim(task_id, "dead-worker", lease=0.01)  # a worker took it, then vanished
     assert not store.claim(task_id, "other", lease=30)  # at most once at a time
@@ -322,7 +322,7 @@ def test_a_task_failed_by_recovery_is_refunded_once(tmp_path, face_bytes):
     key = keys.get(split_key(keys.create("k", credits=10))[0])
     keys.spend(key, 6)
     store = st.TaskStore(tmp_path / "tasks")
-    image_id = store.save_input(face_bytes("hivision_test3.jpg"))
+    image_id = store.save_input(face_bytes("hivision_idphoto_2.jpg"))
     task_id = store.create({BILLING: {"key": key.id, "cost": 6}}, image_id=image_id, image_url=None,
                            callback_url=None, base_url="http://x/")
     assert store.claim(task_id, "dead", lease=0.01)
@@ -343,7 +343,7 @@ def test_a_task_failed_by_recovery_is_refunded_once(tmp_path, face_bytes):
 def test_an_accepted_task_is_on_disk_before_the_answer(tmp_path, face_bytes, monkeypatch):
     app = make_app(tmp_path)
     monkeypatch.setattr(TaskService, "submit", lambda self, task_id: None)  # nothing runs it
-    _, body = create(app.test_client(), **upload(face_bytes("hivision_test3.jpg")))
+    _, body = create(app.test_client(), **upload(face_bytes("hivision_idphoto_2.jpg")))
     fresh = st.TaskStore(tmp_path / "tasks")  # another process's view of the folder
     task = fresh.get(body["data"]["task_id"])
     assert task["state"] == st.QUEUED and fresh.input_exists(task["image_id"])

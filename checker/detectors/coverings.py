@@ -1,7 +1,10 @@
-"""Masks, hats and anything else covering the face, by colour and texture over the mesh.
+"""Masks, hats and anything else covering the face.
 
-All three read the shared face view (eyes.face_view: the face 128 px wide, in CIELAB, with a
-reference skin colour taken as the median of several skin cells). See docs/calibration/coverings.md.
+Masks and facial shelter read colour and structure on the shared face view (eyes.face_view: the
+face 128 px wide, in CIELAB, with a reference skin colour taken as the median of several skin
+cells). Headwear is recognised by the ImageNet classifier's headwear classes on a crop of the head:
+real caps, beanies and scarves are textured like hair, so texture cannot tell them apart.
+See docs/calibration/coverings.md.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..context import FOREHEAD_TOP, LIPS, NOSE_TIP, Analysis, MeasureError
+from .. import models
+from ..context import LIPS, NOSE_TIP, Analysis, MeasureError
 from . import Measure, clamp_score, detector
 from .eyes import (
     EYE_CONTOURS,
@@ -20,9 +24,6 @@ from .eyes import (
     face_oval_arc_below,
     face_view,
     polygon_mask,
-    resize_to,
-    skin_coloured,
-    to_lab,
 )
 
 SUBNASALE = 2  # mesh point under the nose: the top of the lower face a mask covers
@@ -38,10 +39,16 @@ MIN_PIXELS = 12
 # skin-coloured: bare faces read 0-12, real and painted masks 94-100.
 
 # --- hat --------------------------------------------------------------------------------------
-HAT_VIEW_WIDTH = 64  # face width in px for the head-top view: enough to see hair strands
-SMOOTH_TEXTURE = 0.05  # local |Laplacian| / local lightness below which a surface is smooth (hair: median 0.13-1.2)
-# Score = 100 x the share of the head above the forehead that is smooth and unlike the face's
-# skin (so a bald head is not a hat): hair reads 0-0.03, solid painted hats 0.78-1.0.
+# Every ImageNet class that is something worn on the head (a priori, not picked on data).
+# ("ski mask" is left out: it covers the face, and surgical masks light it up; pn_mask_exist judges those.)
+HEADWEAR_CLASSES = ("bathing cap", "bonnet", "cowboy hat", "crash helmet", "football helmet", "mortarboard",
+                    "shower cap", "sombrero")
+# Their summed probability on the head crop scores 50 at HAT_HALF: on the train split of
+# data/manifest.csv bare heads read 0.00-0.016 (the int8 model's first steps) with a few hairstyles
+# up to 0.05 (a flowered headband in ../shared/faces 0.039), most headwear 0.086-0.84; 0.045 keeps
+# false alarms under 1% (docs/calibration/coverings.md). Each e-fold moves the score by HAT_SLOPE.
+HAT_HALF = 0.045
+HAT_SLOPE = 12.5
 
 # --- facial_shelter ---------------------------------------------------------------------------
 MOUTH_RANGE_HALF = 10.0  # lightness range (L) across the lips that scores 50; bare mouths 13-45
@@ -91,38 +98,15 @@ def mask(a: Analysis) -> dict[str, Any]:
 # ==============================================================================================
 @detector("hat")
 def hat(a: Analysis) -> dict[str, Any]:
-    """Share of the head above the forehead that is a smooth surface unlike the face's skin.
-
-    Hair has strands (a rough texture at this scale); caps, hats and scarves are smooth. The
-    raised crown a tall hat causes is reported but not scored: in ID photos the head often
-    touches the top edge, and updos raise the crown as much as a hat (see the doc)."""
-    view = face_view(a)
-    crown = a.crown
-    x0, _, x1, _ = a.face_rect
-    fw = x1 - x0
-    forehead = float(a.mesh[FOREHEAD_TOP, 1])
-    y0, y1 = int(max(0, crown.y)), int(max(0, forehead))
-    cx0, cx1 = int(max(0, x0 + 0.15 * fw)), int(min(a.width, x1 - 0.15 * fw))
-    scale = HAT_VIEW_WIDTH / max(a.face_width, 1.0)
-    if (y1 - y0) * scale < 3 or cx1 - cx0 < 4:
-        raise MeasureError("too little of the head above the forehead is in the photo to judge a hat")
-    rgb = resize_to(np.ascontiguousarray(a.rgb[y0:y1, cx0:cx1]), scale)
-    person = cv2.resize(a.person_mask[y0:y1, cx0:cx1], (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_AREA)
-    person = person > 0.5
-    if person.sum() < MIN_PIXELS:
-        raise MeasureError("the segmentation shows no head above the forehead")
-    lab = to_lab(rgb)
-    light = lab[..., 0]
-    rough = cv2.blur(np.abs(cv2.Laplacian(light, cv2.CV_32F, ksize=3)), (3, 3))
-    texture = rough / np.maximum(cv2.blur(light, (3, 3)), 8.0)
-    ref = view.ref
-    unlike_skin = (np.hypot(lab[..., 1] - ref[1], lab[..., 2] - ref[2]) > FOREIGN_AB) | ~skin_coloured(lab)
-    covered = (texture < SMOOTH_TEXTURE) & unlike_skin
-    share = float(covered[person].mean())
-    height = (forehead - crown.y) / max(a.chin_y - forehead, 1.0)
-    value = {"smooth_cover": round(share, 3), "crown_above_forehead": round(float(height), 3),
-             "crown_clipped": crown.clipped}
-    return {"hat": Measure(value=value, score=clamp_score(100 * share))}
+    """Headwear above the forehead: the classifier's headwear probability on the head crop."""
+    clf = models.get("imagenet_classifier")
+    scores = a.class_scores("head")
+    cols = clf.index(HEADWEAR_CLASSES)
+    prob = float(scores[cols].sum())
+    top = clf.labels[cols[int(np.argmax(scores[cols]))]]
+    score = 50 + HAT_SLOPE * np.log(max(prob, 1e-4) / HAT_HALF)
+    return {"hat": Measure(value={"headwear_probability": round(prob, 4), "likeliest": top},
+                           score=clamp_score(score))}
 
 
 # ==============================================================================================

@@ -76,13 +76,18 @@ MOUTH_GAP_HALF = 0.10  # lip gap / mouth width that scores 50 (closed mouths rea
 JAW_REST, JAW_FULL = 0.10, 0.50
 
 # --- expression -------------------------------------------------------------------------------
-# The landmarker's mouthSmile blendshapes (mean of both sides) x 100: neutral mouths read 0-3,
-# closed-mouth smiles 64-74, smiles showing teeth 86-93 (../shared/faces). Teeth: visible-teeth
-# area / mouth width^2 (0 when closed, 0.03-0.09 when shown) scores on its own.
+# The landmarker's mouthSmile blendshapes (mean of both sides): neutral mouths read 0-0.03 on
+# ../shared/faces and 0.00-0.10 for 90% of the neutral faces of data/manifest.csv (train split),
+# closed-mouth smiles 0.15-0.75 (median 0.36), smiles showing teeth 0.4-0.95. SMILE_HALF scores 50
+# (the train split's best balanced accuracy, 0.2), twice it 100. Teeth: visible-teeth area / mouth
+# width^2 (0 when closed, 0.03-0.09 when shown) scores on its own.
+SMILE_HALF = 0.20
 TEETH_HALF = 0.02  # teeth area scoring 50
 # Under a mask the blendshapes still guess a mouth (mask_116_with "smiles" 0.52-0.83): the mouth's
-# lips must be visible (this share of the lip band skin- or lip-coloured) for the mouth to be judged.
-LIPS_VISIBLE = 0.5
+# lips must be visible for the mouth to be judged. Share of the lip band that is skin- or
+# lip-coloured: masked faces of ../shared/faces read 0.00, bare mouths 0.27-0.97 (pale lips on
+# pale skin lowest, London set of data/manifest.csv).
+LIPS_VISIBLE = 0.15
 
 
 # ==============================================================================================
@@ -369,7 +374,7 @@ def expression(a: Analysis) -> dict[str, Any]:
     smile = (a.blendshapes["mouthSmileLeft"] + a.blendshapes["mouthSmileRight"]) / 2
     teeth = teeth_area(a)
     value = {"smile": round(smile, 3), "teeth": round(teeth, 4)}
-    return {"expression": Measure(value=value, score=clamp_score(max(100 * smile, 50 * teeth / TEETH_HALF)))}
+    return {"expression": Measure(value=value, score=clamp_score(50 * max(smile / SMILE_HALF, teeth / TEETH_HALF)))}
 
 
 def face_oval_arc_below(pts: np.ndarray, top: float) -> np.ndarray:

