@@ -17,7 +17,7 @@ from checker.keys import KeyStore, split_key
 from checker.tasks import store as st
 from checker.tasks.service import TaskService
 from checker.tasks.settings import config_from
-from checker.tasks.work import BILLING, refund_failed
+from checker.tasks.work import BILLING, TaskConfig, execute, refund_failed
 from checker.web import create_app
 
 URL = "/api/tasks/visual/external/idphoto"
@@ -314,6 +314,23 @@ def test_a_task_whose_worker_died_is_resumed_then_failed_after_two_attempts(tmp_
     assert again == [] and failed_ids == [task2]
     failed = store.get(task2)
     assert failed["state"] == st.FAILED and "stopped" in failed["message"]
+
+
+def test_a_live_worker_keeps_its_task_through_stages_longer_than_the_lease(tmp_path, face_bytes):
+    # Each stage sleeps 0.3 s, the lease is 0.2 s, and a sweeper looks for orphans all the time: the
+    # worker's heartbeat keeps the lease, so the task runs once and ends done (not taken over).
+    store = st.TaskStore(tmp_path / "tasks")
+    image_id = store.save_input(face_bytes("hivision_idphoto_2.jpg"))
+    task_id = store.create({}, image_id=image_id, image_url=None, callback_url=None, base_url="http://x/")
+    runner = threading.Thread(target=execute, args=(store, task_id, TaskConfig(lease=0.2, stage_delay=0.3), "w1"))
+    runner.start()
+    taken_over = []
+    while runner.is_alive():
+        again, failed = store.recover()
+        taken_over += again + failed
+        time.sleep(0.02)
+    done = store.get(task_id)
+    assert taken_over == [] and done["state"] == st.DONE and done["attempts"] == 1, (taken_over, done)
 
 
 def test_a_task_failed_by_recovery_is_refunded_once(tmp_path, face_bytes):

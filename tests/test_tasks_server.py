@@ -91,9 +91,6 @@ def test_callback_over_http(server, web):
         assert load_photo(resp.read()).width == 413
 
 
-@pytest.mark.xfail(strict=False, reason="since issue 10's landmarker and classifier, under the full suite's load on 2 cores "
-                   "all three tasks end Failed (-1) at progress 25 after the restart; it passes alone. Not yet diagnosed: "
-                   "see the closing note of 2026-12-01")
 def test_a_server_killed_mid_task_loses_nothing(tmp_path, web):
     srv = Server(tmp_path / "tasks", CHECKER_TASK_STAGE_DELAY="0.5")  # ~6 s a task
     srv.start()

@@ -22,7 +22,7 @@ _INSTANCES: dict[str, Any] = {}
 _LOCK = threading.Lock()
 
 # The models a check needs on nearly every request; warm_up() loads these.
-DEFAULT_MODELS = ("face_detector", "face_landmarker", "person_segmenter")
+DEFAULT_MODELS = ("face_detector", "face_landmarker", "person_segmenter", "imagenet_classifier")
 
 
 def register(name: str) -> Callable[[T], T]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,10 +55,26 @@ def execute(store: st.TaskStore, task_id: str, config: TaskConfig, worker: str,
     if not store.claim(task_id, worker, config.lease):
         return
     started = time.monotonic()
+    done, lost = threading.Event(), threading.Event()
+
+    def heartbeat() -> None:
+        # A stage may take longer than the lease (a slow machine, a model's first run): the lease is
+        # renewed while this worker is alive, so only a dead worker's task is taken over.
+        while not done.wait(config.lease / 3):
+            try:
+                if not store.update(task_id, worker, config.lease):
+                    lost.set()
+                    return
+            except Exception:  # a busy database: the next beat tries again
+                log.warning("task %s: lease renewal failed", task_id, exc_info=True)
+
+    threading.Thread(target=heartbeat, name=f"lease-{task_id[:8]}", daemon=True).start()
 
     def step(state: int, progress: int) -> None:
         if config.stage_delay:
             time.sleep(config.stage_delay)
+        if lost.is_set():
+            raise _Lost
         if time.monotonic() - started > config.timeout:
             raise _TimedOut
         if not store.update(task_id, worker, config.lease, state=state, progress=progress):
@@ -72,6 +89,8 @@ def execute(store: st.TaskStore, task_id: str, config: TaskConfig, worker: str,
     except Exception:
         log.exception("task %s failed", task_id)
         store.finish(task_id, worker, st.FAILED, "internal error while processing the task")
+    finally:
+        done.set()
     _finished(store, task_id, worker)
     refund_failed(store, task_id, config, ended_by=worker)
     if notify is not None:
