@@ -218,7 +218,7 @@ def test_teeth_shown_fail_expression(face_rgb, clean, name):
 @pytest.mark.parametrize("name", FRONTAL)
 def test_expression_is_measured(clean, name):
     got = clean[name][1]["expression"]
-    assert got.ok and set(got.value) == {"smile", "teeth"}
+    assert got.ok and set(got.value) == {"smile_probability", "mouth_smile", "teeth"}
 
 
 # --- what cannot be measured ----------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .. import heads
 from ..context import FACE_OVAL, LIPS, Analysis, MeasureError
 from . import Measure, clamp_score, detector
 
@@ -76,12 +77,12 @@ MOUTH_GAP_HALF = 0.10  # lip gap / mouth width that scores 50 (closed mouths rea
 JAW_REST, JAW_FULL = 0.10, 0.50
 
 # --- expression -------------------------------------------------------------------------------
-# The landmarker's mouthSmile blendshapes (mean of both sides): neutral mouths read 0-0.03 on
-# ../shared/faces and 0.00-0.10 for 90% of the neutral faces of data/manifest.csv (train split),
-# closed-mouth smiles 0.15-0.75 (median 0.36), smiles showing teeth 0.4-0.95. SMILE_HALF scores 50
-# (the train split's best balanced accuracy, 0.2), twice it 100. Teeth: visible-teeth area / mouth
-# width^2 (0 when closed, 0.03-0.09 when shown) scores on its own.
-SMILE_HALF = 0.20
+# A smile is judged by the `smile` head (checker/heads): a logistic regression over the 52
+# blendshapes trained on the train split of data/manifest.csv (closed-mouth and teeth smiles vs
+# neutral faces; docs/calibration/heads.md). Score = 100 x its probability, so 50 is p = 0.5. The
+# mean mouthSmile blendshape alone separates less well (closed-mouth smiles read 0.03-0.75) and is
+# kept in the value. Teeth: visible-teeth area / mouth width^2 (0 when closed, 0.03-0.09 when
+# shown) scores on its own.
 TEETH_HALF = 0.02  # teeth area scoring 50
 # Under a mask the blendshapes still guess a mouth (mask_116_with "smiles" 0.52-0.83): the mouth's
 # lips must be visible for the mouth to be judged. Share of the lip band that is skin- or
@@ -364,17 +365,20 @@ def teeth_area(a: Analysis) -> float:
 
 @detector("expression")
 def expression(a: Analysis) -> dict[str, Any]:
-    """Non-neutral mouth: a smile (the mouthSmile blendshapes) or teeth shown, whichever is more.
+    """Non-neutral mouth: a smile (the smile head over the blendshapes) or teeth shown, whichever is more.
 
     Any smile scores above the default 50, a closed-mouth one too (ICAO asks for a neutral
     expression); a spec that accepts a natural smile raises the threshold (the US passport does).
     A mouth under a mask or a hand is not judged: the blendshapes would only guess it."""
     if not lips_visible(a):
         raise MeasureError("the mouth is covered, so the expression cannot be judged")
-    smile = (a.blendshapes["mouthSmileLeft"] + a.blendshapes["mouthSmileRight"]) / 2
+    shapes = a.blendshapes
+    p_smile = heads.load("smile").probability(shapes)
     teeth = teeth_area(a)
-    value = {"smile": round(smile, 3), "teeth": round(teeth, 4)}
-    return {"expression": Measure(value=value, score=clamp_score(50 * max(smile / SMILE_HALF, teeth / TEETH_HALF)))}
+    value = {"smile_probability": round(p_smile, 3),
+             "mouth_smile": round((shapes["mouthSmileLeft"] + shapes["mouthSmileRight"]) / 2, 3),
+             "teeth": round(teeth, 4)}
+    return {"expression": Measure(value=value, score=clamp_score(max(100 * p_smile, 50 * teeth / TEETH_HALF)))}
 
 
 def face_oval_arc_below(pts: np.ndarray, top: float) -> np.ndarray:
