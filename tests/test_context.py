@@ -9,6 +9,8 @@ import checker
 from checker import detectors, models
 from checker.errors import CheckerError
 
+from .conftest import ROOT
+
 
 class Counting:
     """Wraps a model method and counts its calls."""
@@ -81,3 +83,16 @@ def test_an_analysis_is_freed_without_the_cycle_collector(face_rgb):
         assert ref() is None, "something the detectors cached refers back to the Analysis"
     finally:
         gc.enable()
+
+
+def test_no_detector_imports_another_detector_module():
+    # Shared views live in checker/views.py (and on the Analysis); a detector module stands alone.
+    import ast
+
+    folder = ROOT / "checker" / "detectors"
+    modules = {p.stem for p in folder.glob("*.py")} - {"__init__"}
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                names = {node.module} if node.module else {a.name for a in node.names}
+                assert not names & modules, (path.name, names & modules)

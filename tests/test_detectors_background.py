@@ -241,7 +241,8 @@ def test_backdrop_in_the_clothes_own_colour_fails_and_a_contrasting_one_passes(c
 
 # --- cost ----------------------------------------------------------------------------------------------
 def test_measures_reuse_one_small_view(clean):
-    from checker.detectors.background import VIEW_MAX_SIDE, view
+    from checker.views import VIEW_MAX_SIDE
+    from checker.views import small_view as view
 
     a = clean["obama.jpg"]
     v = view(a)

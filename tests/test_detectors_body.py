@@ -25,7 +25,8 @@ def crop_below_chin(a: Analysis, face_widths: float) -> np.ndarray:
 
 
 def background_rgb(a: Analysis) -> np.ndarray:
-    from checker.detectors.background import background_median, view
+    from checker.views import background_median
+    from checker.views import small_view as view
 
     return background_median(view(a)).round().astype(np.uint8)
 

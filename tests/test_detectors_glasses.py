@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from checker import detectors
-from checker.detectors.eyes import EYE_CORNERS
+from checker.views import EYE_CORNERS
 
 from . import transforms
 from .conftest import analysis_of

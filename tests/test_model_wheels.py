@@ -231,7 +231,7 @@ def test_wheel_requirements_must_be_exact_pins():
 
 # --- the real pinned entries ------------------------------------------------------------------------
 
-REQUIRED = {"face_landmarker", "imagenet_classifier"}
+REQUIRED = {"face_landmarker", "imagenet_classifier", "face_mask_classifier"}
 
 
 def test_the_real_required_entries_are_pinned_wheel_members():

@@ -1,10 +1,11 @@
 """The background: its colour, how plain it is, shadows cast on it, and clothes that blend into it.
 
-Everything here works on a small view of the photo (long side at most 320 px, box-filtered by
-exact halving), which keeps the four measures to about two milliseconds together. The background is
-the confident background of ``Analysis.background`` (farther than 2 % of the long side from
-where the person mask exceeds 0.1), drawn at the view's scale: the same rule, without the
-full-resolution dilation that costs 2 ms on a 1200 x 1600 photo. Calibration:
+Everything here works on the shared small view of the photo (checker.views.small_view: long side
+at most 320 px, box-filtered by exact halving), which keeps the four measures to about two
+milliseconds together. The background is the confident background of ``Analysis.background``
+(farther than 2 % of the long side from where the person mask exceeds 0.1), drawn at the view's
+scale: the same rule, without the full-resolution dilation that costs 2 ms on a 1200 x 1600 photo.
+Calibration:
 docs/calibration/background.md.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -20,15 +20,10 @@ import numpy as np
 
 from ..colors import delta_e_array, to_hex
 from ..context import Analysis, MeasureError
+from ..views import MIN_BACKGROUND_SHARE, View, background_median, lab_of, sample_points, skin_mask, small_view
 from . import Measure, clamp_score, detector
 
-VIEW_MAX_SIDE = 320
-BACKGROUND_MARGIN = 0.02  # of the long side, as Analysis.background
-BACKGROUND_PERSON = 0.1  # person-mask level that counts as "near the person", as Analysis.background
-# Under this share of the photo the visible background is too small to name its colour or judge it.
-MIN_BACKGROUND_SHARE = 0.03
 MAX_FIT_POINTS = 1500  # surface fits use at most this many background pixels
-MAX_COLOR_POINTS = 3000  # colour medians use at most this many
 
 # Plainness: a quadratic surface is fitted to the background in CIELAB. Texture and objects are the
 # residual around it (90th percentile, ΔE76): clean backdrops leave <= 2.5, textures and real scenes
@@ -61,69 +56,10 @@ CLOTHES_DE_FAR = 15.0
 CLOTHES_BELOW_CHIN = 0.1  # face widths below the chin where clothes start
 CLOTHES_MAX_POINTS = 500
 
-# 8-bit OpenCV Lab -> CIELAB (L 0-100, a/b signed)
-_LAB_SCALE = np.array([100.0 / 255.0, 1.0, 1.0], np.float32)
-_LAB_OFFSET = np.array([0.0, -128.0, -128.0], np.float32)
-
-
-@dataclass(frozen=True)
-class View:
-    """The photo scaled down by ``scale`` (a power of two)."""
-
-    rgb: np.ndarray  # h x w x 3 uint8
-    lab: np.ndarray  # h x w x 3 float32 CIELAB
-    person: np.ndarray  # h x w float32 0-1
-    background: np.ndarray  # h x w bool
-    scale: int
-    bg_points: tuple[np.ndarray, np.ndarray]  # rows, cols of an even sample of the background
-    bg_count: int  # background pixels in the view
-
-
-def view(a: Analysis) -> View:
-    """The shared small view (also used by the body measures)."""
-    return a.memo("background.view", lambda: _make_view(a))
-
-
-def _halve(x: np.ndarray) -> np.ndarray:
-    # An exact 2:1 area resize takes OpenCV's fast path (a generic INTER_AREA resize is ~10x slower).
-    h, w = x.shape[:2]
-    return cv2.resize(x[: h // 2 * 2, : w // 2 * 2], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-
-
-def _make_view(a: Analysis) -> View:
-    rgb, scale = a.rgb, 1
-    while max(rgb.shape[:2]) > VIEW_MAX_SIDE:
-        rgb, scale = _halve(rgb), scale * 2
-    h, w = rgb.shape[:2]
-    # The soft mask is smooth (guided filter), so plain sampling loses nothing worth the cost.
-    person = cv2.resize(a.person_mask, (w, h), interpolation=cv2.INTER_LINEAR) if scale > 1 else a.person_mask
-    margin = math.ceil(max(3, round(BACKGROUND_MARGIN * max(a.height, a.width))) / scale)
-    near = cv2.dilate((person > BACKGROUND_PERSON).astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8))
-    background = near == 0
-    ys, xs = np.nonzero(background)
-    return View(rgb=rgb, lab=lab_image(rgb), person=person, background=background, scale=scale,
-                bg_points=_sample(ys, xs, MAX_COLOR_POINTS), bg_count=len(ys))
-
-
-def lab_image(rgb: np.ndarray) -> np.ndarray:
-    """uint8 RGB (H x W x 3, or N x 3 pixels) -> float32 CIELAB, L in 0-100.
-
-    Through OpenCV's 8-bit conversion: a/b come out in whole units, plenty for ΔE tolerances of
-    5 and more, at a fraction of the float conversion's cost."""
-    img = rgb if rgb.ndim == 3 else rgb.reshape(1, -1, 3)  # one wide row: OpenCV's cost is per row
-    lab = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2LAB).astype(np.float32) * _LAB_SCALE + _LAB_OFFSET
-    return lab if rgb.ndim == 3 else lab.reshape(-1, 3)
-
-
 def _need_background(v: View) -> None:
     share = v.bg_count / v.background.size
     if share < MIN_BACKGROUND_SHARE:
         raise MeasureError(f"only {100 * share:.1f}% of the photo is clear background, too little to judge it")
-
-
-def _sample(ys: np.ndarray, xs: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    step = len(ys) // limit + 1
-    return ys[::step], xs[::step]
 
 
 def _design(ys: np.ndarray, xs: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -139,26 +75,11 @@ def _solve(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.linalg.solve(x.T @ x + 1e-6 * np.eye(x.shape[1], dtype=x.dtype), x.T @ y)
 
 
-def background_median(v: View, where: np.ndarray | None = None) -> np.ndarray:
-    """Per-channel median RGB of the view's background (or of the background under ``where``),
-    from a sample."""
-    ys, xs = v.bg_points
-    if where is not None:
-        keep = where[ys, xs]
-        ys, xs = ys[keep], xs[keep]
-    return np.median(v.rgb[ys, xs], axis=0)
-
-
-def lab_of(rgb: np.ndarray) -> np.ndarray:
-    """One RGB colour (0-255 floats) -> its CIELAB triple."""
-    return lab_image(np.asarray(rgb).round().astype(np.uint8)[None])[0]
-
-
 # --- colour ---------------------------------------------------------------------------------------
 @detector("background_color")
 def background_color(a: Analysis) -> dict[str, Any]:
     """Median colour of the confident background, as RRGGBB (the engine compares it by CIEDE2000)."""
-    v = view(a)
+    v = small_view(a)
     _need_background(v)
     return {"background_color": to_hex(background_median(v))}
 
@@ -166,14 +87,14 @@ def background_color(a: Analysis) -> dict[str, Any]:
 # --- plainness --------------------------------------------------------------------------------------
 @detector("bg_uniformity")
 def bg_uniformity(a: Analysis) -> dict[str, Any]:
-    v = view(a)
+    v = small_view(a)
     _need_background(v)
     inner = cv2.erode(v.background.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
     ys, xs = v.bg_points
     keep = inner[ys, xs]
     if keep.sum() < 50:
         raise MeasureError("too little background away from the person to judge how plain it is")
-    ys, xs = _sample(ys[keep], xs[keep], MAX_FIT_POINTS)
+    ys, xs = sample_points(ys[keep], xs[keep], MAX_FIT_POINTS)
     lab = v.lab[ys, xs]
     design = _design(ys, xs, *inner.shape)
     surface = design @ _solve(design, lab)
@@ -188,9 +109,9 @@ def bg_uniformity(a: Analysis) -> dict[str, Any]:
 # --- shadow -------------------------------------------------------------------------------------------
 @detector("bg_shadow")
 def bg_shadow(a: Analysis) -> dict[str, Any]:
-    v = view(a)
+    v = small_view(a)
     _need_background(v)
-    ys, xs = _sample(*v.bg_points, MAX_FIT_POINTS)
+    ys, xs = sample_points(*v.bg_points, MAX_FIT_POINTS)
     rgb = v.rgb[ys, xs].astype(np.float32)
     design = _design(ys, xs, *v.background.shape)
     bright = rgb.sum(axis=1) + 3.0
@@ -216,15 +137,14 @@ def bg_shadow(a: Analysis) -> dict[str, Any]:
 def clothes_similar(a: Analysis) -> dict[str, Any]:
     """Median CIEDE2000 between the clothes and the background beside them; the score is the share
     of the clothes that blends into that background."""
-    from .body import skin_mask  # body imports this module's view; importing here avoids a cycle
 
-    v = view(a)
+    v = small_view(a)
     _need_background(v)
     h = v.person.shape[0]
     chin = a.chin_y / v.scale
     rows = np.arange(h)[:, None]
     below = rows > chin + CLOTHES_BELOW_CHIN * a.face_width / v.scale
-    ys, xs = _sample(*np.nonzero((v.person >= 0.5) & below), CLOTHES_MAX_POINTS)
+    ys, xs = sample_points(*np.nonzero((v.person >= 0.5) & below), CLOTHES_MAX_POINTS)
     lab = v.lab[ys, xs]
     with contextlib.suppress(MeasureError):  # no facial skin to learn from: all below the chin is clothes
         lab = lab[~skin_mask(a, lab)]

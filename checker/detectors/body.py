@@ -8,15 +8,14 @@ docs/calibration/body.md.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..context import CHIN, Analysis, MeasureError, NotApplicable
+from ..views import MIN_BACKGROUND_SHARE, View, background_median, lab_of, skin_mask, skin_model, small_view
 from . import Measure, clamp_score, detector
-from .background import MIN_BACKGROUND_SHARE, View, background_median, lab_of, view
 
 # --- shoulder line ---------------------------------------------------------------------------------
 # The top of the person mask on each side of the neck, between SHOULDER_NEAR and SHOULDER_FAR face
@@ -51,75 +50,11 @@ HANG_FULL_SCORE = 0.2  # face widths of empty rows under the body that score 100
 BAND_TOP, BAND_BOTTOM, BAND_NECK = 0.25, 1.2, 0.6
 BARE_FULL_SHARE = 0.8
 
-# --- skin colour model (also used by background.clothes_similar) --------------------------------
-# From the face's own skin: the brighter three quarters (drops hair over the forehead and shade),
-# then hue within SKIN_HUE_K spreads and chroma within SKIN_CHROMA of the face's median. Chroma
-# keeps white and cream cloth out, which hue alone does not.
-SKIN_HUE_K = 2.5
-SKIN_HUE_MIN_SPREAD = 4.0  # degrees
-SKIN_CHROMA = (0.65, 1.5)
-SKIN_L_BELOW, SKIN_L_ABOVE = 25.0, 8.0  # L* margin under / over the face's 5th / 98th percentile
-SKIN_MIN_CHROMA = 4.0  # a face greyer than this (black-and-white photo) gives no usable skin colour
-SKIN_MAX_SAMPLES = 1500
-
 # --- posture (body-pose model) -----------------------------------------------------------------
 POSE_VISIBLE = 0.5
 POSTURE_TILT_FULL = 20.0  # shoulder-line degrees scoring 100 (10 scores 50)
 POSTURE_LEAN_FULL = 30.0  # torso lean degrees scoring 100
 L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST, L_HIP, R_HIP = 11, 12, 15, 16, 23, 24
-
-
-# --- skin ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SkinModel:
-    chroma: float
-    hue: float
-    hue_spread: float
-    l_lo: float
-    l_hi: float
-
-
-def skin_model(a: Analysis) -> SkinModel | None:
-    """The face's skin colour; None when the photo has too little colour to tell skin by it."""
-    return a.memo("body.skin", lambda: _skin_model(a))
-
-
-def _skin_model(a: Analysis) -> SkinModel | None:
-    # Learnt in the small view, from the same box-averaged colours the skin masks are applied to;
-    # the facial-skin mask is read at each view pixel's top-left corner.
-    v = view(a)
-    s = v.scale
-    x0, y0, x1, y1 = a.face_rect
-    vx0, vy0 = math.ceil(x0 / s), math.ceil(y0 / s)
-    vx1, vy1 = min(x1 // s, v.lab.shape[1]), min(y1 // s, v.lab.shape[0])
-    on_skin = a.face_skin[vy0 * s:vy1 * s:s, vx0 * s:vx1 * s:s]
-    lab = v.lab[vy0:vy0 + on_skin.shape[0], vx0:vx0 + on_skin.shape[1]][on_skin]
-    if len(lab) < 30:
-        raise MeasureError("too little facial skin is visible to learn its colour")
-    lab = lab[:: len(lab) // SKIN_MAX_SAMPLES + 1]
-    lo, hi = np.percentile(lab[:, 0], [25, 98])
-    lab = lab[(lab[:, 0] >= lo) & (lab[:, 0] <= hi)]
-    chroma = np.hypot(lab[:, 1], lab[:, 2])
-    if float(np.median(chroma)) < SKIN_MIN_CHROMA:
-        return None
-    hue = np.degrees(np.arctan2(lab[:, 2], lab[:, 1]))
-    med_hue = float(np.median(hue))
-    spread = max(SKIN_HUE_MIN_SPREAD, 1.4826 * float(np.median(np.abs(hue - med_hue))))
-    l_lo, l_hi = np.percentile(lab[:, 0], [5, 98])
-    return SkinModel(float(np.median(chroma)), med_hue, spread, float(l_lo), float(l_hi))
-
-
-def skin_mask(a: Analysis, lab: np.ndarray) -> np.ndarray:
-    """Bool mask of skin-coloured pixels in a CIELAB image (all False for a colourless face)."""
-    m = skin_model(a)
-    if m is None:
-        return np.zeros(lab.shape[:-1], bool)
-    chroma = np.hypot(lab[..., 1], lab[..., 2])
-    hue_off = (np.degrees(np.arctan2(lab[..., 2], lab[..., 1])) - m.hue + 180.0) % 360.0 - 180.0
-    light = lab[..., 0]
-    return ((np.abs(hue_off) < SKIN_HUE_K * m.hue_spread)
-            & (chroma > SKIN_CHROMA[0] * m.chroma) & (chroma < SKIN_CHROMA[1] * m.chroma)
-            & (light > m.l_lo - SKIN_L_BELOW) & (light < m.l_hi + SKIN_L_ABOVE))
 
 
 # --- the body's extent ----------------------------------------------------------------------------
@@ -130,7 +65,7 @@ class Extent:
 
 
 def extent(a: Analysis) -> Extent:
-    return a.memo("body.extent", lambda: _extent(a, view(a)))
+    return a.memo("body.extent", lambda: _extent(a, small_view(a)))
 
 
 def _extent(a: Analysis, v: View) -> Extent:
@@ -165,7 +100,7 @@ def _empty_rows(v: View) -> int:
 @detector("shoulder_equal")
 def shoulder_equal(a: Analysis) -> dict[str, Any]:
     """Signed shoulder-line tilt in degrees (> 0: the image-right shoulder is lower, clockwise)."""
-    tilt = _shoulder_tilt(a, view(a), extent(a).bottom)
+    tilt = _shoulder_tilt(a, small_view(a), extent(a).bottom)
     return {"shoulder_equal": Measure(value=round(tilt, 1), score=clamp_score(100 * abs(tilt) / TILT_FULL_SCORE))}
 
 
@@ -210,7 +145,7 @@ def _robust_line(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 # --- frame: shoulders in it, body reaching its bottom ---------------------------------------------
 @detector("missing_shoulder", "lower_body_hanging", "shoulder_width_ratio")
 def body_in_frame(a: Analysis) -> dict[str, Any]:
-    v = view(a)
+    v = small_view(a)
     ext = extent(a)
     fw = a.face_width
     room = (ext.bottom * v.scale - a.chin_y) / fw
@@ -243,7 +178,7 @@ def body_incomplete(a: Analysis) -> dict[str, Any]:
 # --- bare shoulders ----------------------------------------------------------------------------------
 @detector("bare_shouldered")
 def bare_shouldered(a: Analysis) -> dict[str, Any]:
-    v = view(a)
+    v = small_view(a)
     if skin_model(a) is None:
         raise MeasureError("the photo has too little colour to tell skin from clothes")
     h, w = v.person.shape

@@ -2,7 +2,7 @@
 
 Clear frames are found as lines where a bare face has none: across the nose bridge between the
 eyes, and under each eye where the lens rim crosses the upper cheek, on the shared eye view
-(eyes.eye_view: one eye = 48 px), so a frame's width is judged relative to the eye. Sunglasses
+(checker.views.eye_view: one eye = 48 px), so a frame's width is judged relative to the eye. Sunglasses
 are recognised, not inferred from darkness: the ImageNet classifier's sunglasses classes on crops
 of the eyes and of the head (shadowed bare eyes are dark too). See docs/calibration/glasses.md.
 """
@@ -16,8 +16,7 @@ import numpy as np
 
 from .. import models
 from ..context import Analysis
-from . import Measure, clamp_score, detector
-from .eyes import (
+from ..views import (
     EYE_CONTOURS,
     EYE_VIEW_WIDTH,
     IRIS_CENTRES,
@@ -27,6 +26,7 @@ from .eyes import (
     face_view,
     lens_lightness,
 )
+from . import Measure, clamp_score, detector
 
 EW = float(EYE_VIEW_WIDTH)
 

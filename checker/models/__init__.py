@@ -22,7 +22,8 @@ _INSTANCES: dict[str, Any] = {}
 _LOCK = threading.Lock()
 
 # The models a check needs on nearly every request; warm_up() loads these.
-DEFAULT_MODELS = ("face_detector", "face_landmarker", "person_segmenter", "imagenet_classifier")
+DEFAULT_MODELS = ("face_detector", "face_landmarker", "person_segmenter", "imagenet_classifier",
+                  "face_mask_classifier")
 
 
 def register(name: str) -> Callable[[T], T]:

