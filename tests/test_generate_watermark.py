@@ -115,10 +115,10 @@ def test_space_is_the_blank_between_rows():
 @pytest.mark.parametrize("name", ["hivision_idphoto_0.jpg", "hivision_test0.jpg", "obama.jpg", "astronaut.png"])
 def test_the_checker_sees_our_watermark_and_preview_mark(face_rgb, name):
     from checker import rules
-    from checker.detectors.watermark import PEAK_FULL_SCORE, repeated_stroke_peak
+    from checker.detectors.watermark import PEAK_FULL_SCORE, lattice_strength
 
     def score(rgb: np.ndarray) -> float:
-        return min(100.0, 100 * repeated_stroke_peak(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)) / PEAK_FULL_SCORE)
+        return min(100.0, 100 * lattice_strength(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)) / PEAK_FULL_SCORE)
 
     limit = float(rules.load_rules()["watermark_exist"].default["max"])
     rgb = face_rgb(name)

@@ -76,6 +76,34 @@ def watermark(rgb: np.ndarray, text: str = "SAMPLE", opacity: float = 0.35, step
     return np.clip(rgb * (1 - a) + 255 * a, 0, 255).round().astype(np.uint8)
 
 
+def tiled_text(rgb: np.ndarray, text: str = "SAMPLE", alpha: float = 0.25, angle: float = 30, tile: int = 160,
+               colour: tuple[int, int, int] = (255, 255, 255), seed: int = 0) -> np.ndarray:
+    """``text`` drawn with cv2.putText (Hershey simplex) into a ``tile`` x ``tile // 2`` px cell it
+    fills to about 80 % of the width, the cells repeated over the whole photo (face included) in a
+    brick pattern (every other row shifted half a cell), the pattern rotated ``angle`` degrees
+    counter-clockwise and shifted by a phase drawn from ``seed``, and blended in ``colour`` at
+    ``alpha`` (0-1): the stock-preview watermark."""
+    h, w = rgb.shape[:2]
+    cw, ch = int(tile), max(8, int(tile) // 2)
+    (tw, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 2)
+    scale = 0.8 * cw / tw
+    thick = max(1, round(1.6 * scale))
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+    cell = np.zeros((ch, cw), np.uint8)
+    cv2.putText(cell, text, ((cw - tw) // 2, (ch + th) // 2), cv2.FONT_HERSHEY_SIMPLEX, scale, 255, thick, cv2.LINE_AA)
+    pair = np.vstack([cell, np.roll(cell, cw // 2, axis=1)])
+    side = int(np.ceil(np.hypot(h, w))) + 4 * cw
+    big = np.tile(pair, (side // pair.shape[0] + 1, side // pair.shape[1] + 1))
+    rng = np.random.default_rng(seed)
+    cy, cx = big.shape[0] / 2 + rng.uniform(0, ch), big.shape[1] / 2 + rng.uniform(0, cw)
+    m = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
+    m[:, 2] += (w / 2 - cx, h / 2 - cy)
+    layer = cv2.warpAffine(big, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+    a = (layer.astype(np.float32) / 255.0 * alpha)[:, :, None]
+    out = rgb.astype(np.float32) * (1 - a) + np.asarray(colour, np.float32) * a
+    return np.clip(out, 0, 255).round().astype(np.uint8)
+
+
 def side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Two photos next to each other (the right one resized to the left one's height)."""
     h = left.shape[0]

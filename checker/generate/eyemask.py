@@ -15,9 +15,9 @@ import numpy as np
 
 from .. import models
 from ..context import Analysis, MeasureError
-from ..detectors.eyes import EYE_CONTOURS, EYE_CORNERS
 from ..errors import CheckerError
 from ..imaging import Photo
+from ..views import EYE_CONTOURS, EYE_CORNERS
 
 # Margins around the two eye contours, as fractions of the mean eye width (corner to corner):
 # along the eye line past the outer corners, and across it above and below the lids. Chosen so the
