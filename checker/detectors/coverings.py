@@ -53,11 +53,11 @@ MASK_CROP = "face box"  # what the classifier sees, for the value
 # ("ski mask" is left out: it covers the face, and surgical masks light it up; pn_mask_exist judges those.)
 HEADWEAR_CLASSES = ("bathing cap", "bonnet", "cowboy hat", "crash helmet", "football helmet", "mortarboard",
                     "shower cap", "sombrero")
-# Their summed probability on the head crop scores 50 at HAT_HALF: on the train split of
-# data/manifest.csv bare heads read 0.00-0.016 (the int8 model's first steps) with a few hairstyles
-# up to 0.05 (a flowered headband in ../shared/faces 0.039), most headwear 0.086-0.84; 0.045 keeps
-# false alarms under 1% (docs/calibration/coverings.md). Each e-fold moves the score by HAT_SLOPE.
-HAT_HALF = 0.045
+# Their summed probability on the upper-head crop (Analysis.head_crop) scores 50 at HAT_HALF: on
+# the train split of data/manifest.csv bare heads read 0.00-0.03 but for 4 of 215 (up to 0.06),
+# headwear 0.04-0.30 but for one wrap (0.00); 0.03 balanced detection and false alarms best there
+# (docs/calibration/coverings.md). Each e-fold moves the score by HAT_SLOPE.
+HAT_HALF = 0.03
 HAT_SLOPE = 12.5
 
 # --- facial_shelter ---------------------------------------------------------------------------
@@ -138,9 +138,9 @@ def mask(a: Analysis) -> dict[str, Any]:
 # ==============================================================================================
 @detector("hat")
 def hat(a: Analysis) -> dict[str, Any]:
-    """Headwear above the forehead: the classifier's headwear probability on the head crop."""
+    """Headwear above the forehead: the classifier's headwear probability on the upper-head crop."""
     clf = models.get("imagenet_classifier")
-    scores = a.class_scores("head")
+    scores = a.class_scores
     cols = clf.index(HEADWEAR_CLASSES)
     prob = float(scores[cols].sum())
     top = clf.labels[cols[int(np.argmax(scores[cols]))]]
