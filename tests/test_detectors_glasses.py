@@ -201,3 +201,15 @@ def test_frame_width_is_judged_against_the_eye_not_in_pixels(face_rgb):
     assert max(clean[m].score for m in GLASSES_MEASURES) <= 50
     assert thin["thin_frame_glasses"].score > 50 >= thin["thick_black_frame_glasses"].score
     assert thick["thick_black_frame_glasses"].score > 50 >= thick["thin_frame_glasses"].score
+
+
+def test_sunglasses_are_judged_on_faces_too_small_for_the_frame_measures(face_rgb):
+    # hivision_idphoto_2 shrunk until its eyes are under 8 px: frames and glare cannot be measured,
+    # the classifier on the upper head still judges sunglasses.
+    rgb = face_rgb("hivision_idphoto_2.jpg")
+    mesh = analysis_of(rgb).mesh
+    f = 7.0 / float(np.linalg.norm(mesh[33, :2] - mesh[133, :2]))  # eyes 7 px wide
+    small = cv2.resize(rgb, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    got = _measure(small)
+    assert not got["glasses_glare"].ok and "too small" in got["glasses_glare"].error
+    assert got["sunglasses"].ok and got["sunglasses"].score <= 50
