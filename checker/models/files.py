@@ -480,5 +480,8 @@ def onnx_session(name: str):
 
             opts = ort.SessionOptions()
             opts.log_severity_level = 3
+            # CHECKER_MODEL_THREADS=1 in each of several server workers: one process a core beats
+            # every process spreading each call over all cores (gunicorn_conf sets it).
+            opts.intra_op_num_threads = int(os.environ.get("CHECKER_MODEL_THREADS", "0") or 0)
             _SESSIONS[key] = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
     return _SESSIONS[key]
