@@ -16,8 +16,9 @@ MEASURES = ("eyes_close", "gaze", "mouth_open", "expression")
 FRONTAL = ("hivision_idphoto_0.jpg", "hivision_idphoto_1.jpg", "hivision_idphoto_2.jpg", "hivision_idphoto_3.jpg",
            "hivision_test0.jpg", "hivision_test1_webp.jpg", "hivision_test2_png.jpg", "hivision_test3.jpg",
            "obama.jpg", "astronaut.png", "biden.jpg")
+# hivision_test1_webp is left out: her lips are slightly apart (a dark gap shows between them).
 CLOSED_MOUTH = ("hivision_idphoto_0.jpg", "hivision_idphoto_1.jpg", "hivision_idphoto_2.jpg", "hivision_idphoto_3.jpg",
-                "hivision_test1_webp.jpg", "hivision_test2_png.jpg", "hivision_test3.jpg", "biden.jpg")
+                "hivision_test2_png.jpg", "hivision_test3.jpg", "biden.jpg")
 EDITED = ("hivision_idphoto_0.jpg", "hivision_idphoto_2.jpg", "hivision_idphoto_3.jpg", "hivision_test1_webp.jpg",
           "hivision_test3.jpg", "obama.jpg")
 

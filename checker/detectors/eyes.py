@@ -54,7 +54,11 @@ GAZE_HALF = 0.13  # iris offset (eye widths) that scores 50
 VERTICAL_WEIGHT = 2.0
 
 # --- mouth_open -------------------------------------------------------------------------------
-MOUTH_GAP_HALF = 0.10  # lip gap / mouth width that scores 50 (closed mouths read 0.00-0.08)
+# Lip gap / mouth width: 0 scores 0, MOUTH_GAP_HALF 50 (the train split of data/manifest.csv,
+# lips apart vs closed, balanced best at 0.05-0.06; closed mouths of ../shared/faces read 0.00-0.015),
+# MOUTH_GAP_WIDE 100 (a mouth wide open), linear in between: a smile with parted lips (0.15) scores
+# about 63, so a spec can accept it and still refuse a wide-open mouth.
+MOUTH_GAP_HALF, MOUTH_GAP_WIDE = 0.06, 0.40
 # jawOpen blendshape scoring 0 and 100: closed mouths read 0.00-0.11 (obama's open smile the most),
 # mouths painted open by 0.2-0.3 of their width 0.05-0.45 (the painted gap has no jaw drop).
 JAW_REST, JAW_FULL = 0.10, 0.50
@@ -155,7 +159,9 @@ def mouth_open(a: Analysis) -> dict[str, Any]:
         raise MeasureError("the mouth is too small in the photo to judge")
     gap = lip_gap(mesh)
     jaw = a.blendshapes["jawOpen"]
-    score = max(50 * gap / MOUTH_GAP_HALF, 100 * (jaw - JAW_REST) / (JAW_FULL - JAW_REST))
+    gap_score = (50 * gap / MOUTH_GAP_HALF if gap <= MOUTH_GAP_HALF
+                 else 50 + 50 * (gap - MOUTH_GAP_HALF) / (MOUTH_GAP_WIDE - MOUTH_GAP_HALF))
+    score = max(gap_score, 100 * (jaw - JAW_REST) / (JAW_FULL - JAW_REST))
     return {"mouth_open": Measure(value={"lip_gap": round(gap, 3), "jaw_open": round(jaw, 3)},
                                   score=clamp_score(score))}
 
