@@ -10,6 +10,7 @@ import pytest
 import checker
 from checker import detectors, models
 from checker.context import FACE_OVAL
+from checker.detectors import coverings
 from checker.errors import CheckerError
 
 from .conftest import analysis_of
@@ -188,9 +189,10 @@ def test_grey_photo_is_judged_by_the_classifier_alone(face_rgb, name, masked):
 
 def test_hairstyles_and_a_headband_are_not_hats(clean):
     # An updo (hivision_idphoto_1), a flowered headband (hivision_test2), short and long hair: the
-    # headwear classes stay below the line. Real hats are judged in tests/test_learned_signals.py.
+    # headwear classes stay below the line. Real hats are not in ../shared/faces: bench/accuracy.py
+    # measures them on data/manifest.csv.
     for name, got in ((n, clean[n]["hat"]) for n in clean):
-        assert got.ok and got.score <= 50 and got.value["headwear_probability"] < 0.045, (name, got)
+        assert got.ok and got.score <= 50 and got.value["headwear_probability"] <= coverings.HAT_HALF, (name, got)
 
 
 def test_masks_are_not_read_as_headwear(labels, face_rgb):

