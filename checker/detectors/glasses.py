@@ -45,9 +45,10 @@ BRIDGE_WEIGHT = 0.5  # share of the bridge in the frame evidence; the two lower 
 
 # Evidence (line contrast in % of the skin's grey level) that scores 50. Bare faces of
 # ../shared/faces read at most 9.3 (thin: wrinkles) / 15.6 (thick: shadows under the eyes); drawn
-# frames 33+ / 76+. On the real photos of data/manifest.csv (train split) the combined score best
-# separated clear glasses from bare faces at 37.6 of the old scale (16 / 40 at 50): the halves are
-# scaled by 0.75 so 50 is that point (docs/calibration/glasses.md).
+# frames 33+ / 76+. On the train split of data/manifest.csv (7 clear pairs, 209 bare faces) any line
+# between 39.4 and 50.5 of this scale gives the best result free of false alarms there (detection
+# 0.57) and on the bare faces of ../shared/faces (which reach 39); 50 lies in it. The old halves
+# (16 / 40) missed real glasses (docs/calibration/glasses.md).
 THIN_HALF = 12.0
 THICK_HALF = 30.0
 THICK_IN_THIN = 0.3  # a thick bar's edges also show as thin lines; this share of the thick evidence is removed
