@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from .generate import crop
 from .imaging import Photo, load_photo
 from .pipeline import frame_for, run_check
 from .specs import Spec
+
+if TYPE_CHECKING:
+    from .params import Values
 
 # Checks generation works on: size, format, file, framing, roll, background. A failure of any
 # other check is a property of the photographed person or scene and is reported as unfixable.
@@ -205,6 +208,7 @@ def fix(photo: Photo, spec: Spec, opts: FixOptions | None = None, *,
         out_rgb = watermark.preview_watermark(out_rgb)
     lap("background")
     fmt = (opts.format or _first_format(spec)).upper()
+    fmt = "JPEG" if fmt == "JPG" else fmt
     if fmt not in ("JPEG", "PNG"):
         raise CheckerError("INVALID_ARGUMENT", f"format must be JPEG or PNG, not {fmt}")
     dpi = int(opts.dpi or spec.dpi)
@@ -286,26 +290,32 @@ def _classify(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[str],
     return fixed, unfixable
 
 
-# --- request parameters (seed 002 names) -> options ---------------------------------------------------
-_LAYOUT_PAPERS = ("5inch", "6inch", "a4")
+# --- request parameters (checker.params.generation) -> options ----------------------------------------
+def known_params() -> list[str]:
+    """Every parameter name ``options_from_params`` understands (options, aliases, thresholds)."""
+    from .params.generation import TABLE
+
+    return sorted(TABLE.known_names())
 
 
 def options_from_params(params: Mapping[str, Any]) -> FixOptions:
-    """FixOptions from seed 002's task parameters (and a few plain aliases: bg, width, height).
+    """FixOptions from the generation options (``checker.params.generation``); an unknown name,
+    a bad value or an option this service does not offer is refused, naming the parameter."""
+    from .params.generation import TABLE
 
-    Unknown clothes and other options this service does not offer are refused, not ignored."""
-    from .web.inputs import get_bool, get_float, get_int, get_str
+    return options_from_values(TABLE.parse(params))
 
-    p = dict(params)
-    if get_str(p, "clothes_id"):
+
+def options_from_values(v: Values) -> FixOptions:
+    """FixOptions from parsed parameters of any table that declares the generation options."""
+    if v.get("clothes_id"):
         raise CheckerError("INVALID_ARGUMENT", "clothes_id (outfit change) is not offered by this service")
-    size = None
-    px_w = get_int(p, "px_width", get_int(p, "width", None, lo=9, hi=4096), lo=9, hi=1800)
-    px_h = get_int(p, "px_height", get_int(p, "height", None, lo=9, hi=4096), lo=9, hi=1800)
-    mm_w, mm_h = get_int(p, "mm_width", None, lo=1, hi=179), get_int(p, "mm_height", None, lo=1, hi=179)
-    dpi = get_int(p, "dpi", None, lo=10, hi=1000)
+    px_w, px_h = v.get("px_width", v.get("width")), v.get("px_height", v.get("height"))
+    mm_w, mm_h = v.get("mm_width"), v.get("mm_height")
     if (px_w is None) != (px_h is None) or (mm_w is None) != (mm_h is None):
         raise CheckerError("INVALID_ARGUMENT", "give both px_width and px_height (or both mm_width and mm_height)")
+    dpi = v.get("dpi")
+    size = None
     if px_w is not None:
         size = (px_w, px_h)
     elif mm_w is not None:
@@ -313,55 +323,45 @@ def options_from_params(params: Mapping[str, Any]) -> FixOptions:
         size = (round(mm_w / 25.4 * d), round(mm_h / 25.4 * d))
 
     def factor(flag: str, name: str) -> float:
-        return get_float(p, name, 0.5, lo=0.0, hi=1.0) if get_bool(p, flag, False) else 0.0
+        return float(v[name]) if v[flag] else 0.0
 
-    layout = None
-    if get_bool(p, "layout", False) or get_str(p, "layout", "") in _LAYOUT_PAPERS:
-        layout = (get_str(p, "layout_size") or (p["layout"] if p.get("layout") in _LAYOUT_PAPERS else "5inch")).lower()
-        if layout not in _LAYOUT_PAPERS:
-            raise CheckerError("INVALID_ARGUMENT", f"layout_size must be one of {', '.join(_LAYOUT_PAPERS)}")
-    quality = get_int(p, "quality", None, lo=1, hi=100)
+    layout = v.get("layout")
+    if layout is not None and "layout_size" in v:
+        layout = v["layout_size"]  # layout=1 with the paper named apart
+    quality = v.get("quality")
+    bg2 = v.get("bg_color2")
     return FixOptions(
-        bg=get_str(p, "bg_color") or get_str(p, "bg"), bg2=get_str(p, "bg_color2"),
-        render=get_int(p, "render", 1 if get_str(p, "bg_color2") else 0, lo=0, hi=2),
-        matting_model=get_str(p, "human_matting_model"), face_detect_model=get_str(p, "face_detect_model"),
-        align=get_bool(p, "face_alignment", get_bool(p, "face_align", True)),
+        bg=v.get("bg_color"), bg2=bg2, render=v.get("render", 1 if bg2 else 0),
+        matting_model=v.get("human_matting_model"), face_detect_model=v.get("face_detect_model"),
+        align=v["face_alignment"],
         bright=factor("auto_bright", "bright_factor"), smooth=factor("auto_smooth", "smooth_factor"),
         thin=factor("auto_thin_face", "thin_face_factor"), sharp=factor("auto_sharp", "sharp_factor"),
-        size_px=size, dpi=dpi, format=get_str(p, "format"), quality=quality, kb=get_int(p, "kb", None, lo=1),
-        min_bytes=None if quality else get_int(p, "min_file_size", None, lo=0),
-        max_bytes=None if quality else get_int(p, "max_file_size", None, lo=1),
-        label_text=get_str(p, "label_text") if get_bool(p, "add_label", False) else None,
-        label_height=get_int(p, "label_height", 30, lo=8, hi=400), preview=get_bool(p, "preview", False),
-        layout=layout, layout_vertical=get_bool(p, "layout_vertical", False),
-        layout_bg_color=get_str(p, "layout_bg_color"), layout_qr_code_data=get_str(p, "layout_qr_code_data"),
-        layout_qr_code_size=get_int(p, "layout_qr_code_size", 290, lo=20, hi=2000),
-        layout_label_text=get_str(p, "layout_label_text"), crop_marks=get_bool(p, "crop_marks", False),
-        change_bg=get_bool(p, "change_bg", True), windows=_face_windows(p),
-        overrides={k: v for k, v in p.items() if k in set(rules.param_names())},
+        size_px=size, dpi=dpi, format=v.get("format"), quality=quality, kb=v.get("kb"),
+        min_bytes=None if quality else v.get("min_file_size"),
+        max_bytes=None if quality else v.get("max_file_size"),
+        label_text=v.get("label_text") if v["add_label"] else None,
+        label_height=v["label_height"], preview=v["preview"],
+        layout=layout, layout_vertical=v["layout_vertical"],
+        layout_bg_color=v.get("layout_bg_color"), layout_qr_code_data=v.get("layout_qr_code_data"),
+        layout_qr_code_size=v["layout_qr_code_size"],
+        layout_label_text=v.get("layout_label_text"), crop_marks=v["crop_marks"],
+        change_bg=v["change_bg"], windows=_face_windows(v), overrides=dict(v.extra),
     )
 
 
-def _face_windows(p: Mapping[str, Any]) -> dict[str, tuple[float | None, float | None]]:
-    """Seed 002's face-size constraints (output pixels): an exact value or a min/max pair each.
+# Seed face-size windows: option name -> the FixOptions.windows key.
+_WINDOWS = (("face_width", "face_width"), ("face_height", "head"), ("head_top", "crown_gap"),
+            ("chin_top", "chin_top"), ("eyes_top", "eyes_top"))
+
+
+def _face_windows(v: Values) -> dict[str, tuple[float | None, float | None]]:
+    """The face-size constraints (output pixels): an exact value (±1 px) or a min/max pair each.
     Distances measured from the top edge become distances above the bottom edge later."""
-    from .web.inputs import get_int
-
-    def pair(name: str) -> tuple[float | None, float | None] | None:
-        exact = get_int(dict(p), name, None, lo=0)
-        lo = get_int(dict(p), f"min_{name}", None, lo=0)
-        hi = get_int(dict(p), f"max_{name}", None, lo=0)
-        if exact is not None:  # an exact size: allow one pixel each way
-            return (exact - 1.0, exact + 1.0)
-        return None if lo is None and hi is None else (lo, hi)
-
     out: dict[str, tuple[float | None, float | None]] = {}
-    for key, name in (("face_width", "face_width"), ("head", "face_height"), ("crown_gap", "head_top")):
-        got = pair(name)
-        if got:
-            out[key] = got
-    for key, name in (("chin_top", "chin_top"), ("eyes_top", "eyes_top")):
-        got = pair(name)
-        if got:
-            out[key] = got
+    for name, key in _WINDOWS:
+        exact, lo, hi = v.get(name), v.get(f"min_{name}"), v.get(f"max_{name}")
+        if exact is not None:
+            out[key] = (exact - 1.0, exact + 1.0)
+        elif lo is not None or hi is not None:
+            out[key] = (lo, hi)
     return out

@@ -18,7 +18,6 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from .errors import CheckerError
 from .instance import instance_dir
@@ -46,27 +45,9 @@ CREATE TABLE IF NOT EXISTS rate_windows (
 );
 """
 
-# Seed 002's credit rules; CALL is what one call of a single-purpose API (eye masking, matting) costs.
-STANDARD, CLOTHES, BEAUTY, LAYOUT, CALL = 6, 15, 8, 5, 1
-# What a key may be allowed to call (``*``: everything).
+# What a key may be allowed to call (``*``: everything). Prices live with the parameters that set
+# them (checker.params): each table has a base price and each parameter its effect on it.
 SCOPES = ("check", "generate", "tasks", "mask", "matting")
-BEAUTY_FLAGS = ("auto_bright", "auto_smooth", "auto_thin_face", "auto_sharp")
-
-
-def price(params: dict[str, Any]) -> int:
-    """Credits a generation request costs (seed 002): 6, or 15 with an outfit change; +8 with any
-    beauty option; +5 with a layout; a watermarked preview is free."""
-    def on(name: str) -> bool:
-        return str(params.get(name, "")).strip().lower() in ("1", "true", "yes", "on")
-
-    if on("preview"):
-        return 0
-    cost = CLOTHES if str(params.get("clothes_id") or "").strip() else STANDARD
-    if any(on(flag) for flag in BEAUTY_FLAGS):
-        cost += BEAUTY
-    if on("layout") or str(params.get("layout", "")).lower() in ("5inch", "6inch", "a4"):
-        cost += LAYOUT
-    return cost
 
 
 @dataclass(frozen=True)

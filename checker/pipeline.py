@@ -8,29 +8,18 @@ from typing import Any
 
 from . import detectors, overlay, rules
 from .context import Analysis
-from .errors import CheckerError
 from .imaging import Photo
+from .params.check import CHECK
 from .specs import Spec
 
-# Request keys that are not thresholds: the envelope of seed 004 and our own options.
-ENVELOPE_KEYS = frozenset({"file", "app_key", "spec_id", "lang", "request_id"})
 OVERLAY_MEASURES = ("face_box", "eyes_coordinates", "chin_y", "head_top")
-# Seed 004 parameters accepted with no effect, because the seed says they have none.
-IGNORED_PARAMS = {"face_center": "always checked; the seed says parameters do not affect it"}
 
 
 def frame_for(spec: Spec, photo: Photo, overrides: Mapping[str, Any]) -> rules.Frame:
-    """The pixel frame thresholds are written in: the spec's size unless the request names one."""
-    fw, fh = spec.size_px
-    try:
-        if overrides.get("width_px") not in (None, ""):
-            fw = int(float(overrides["width_px"]))
-        if overrides.get("height_px") not in (None, ""):
-            fh = int(float(overrides["height_px"]))
-    except (TypeError, ValueError) as exc:
-        raise CheckerError("INVALID_ARGUMENT", "width_px and height_px must be whole numbers") from exc
-    if fw <= 0 or fh <= 0:
-        raise CheckerError("INVALID_ARGUMENT", "width_px and height_px must be positive")
+    """The pixel frame thresholds are written in: the spec's size unless the request names one
+    (``width_px``/``height_px``, see :mod:`checker.params.check`)."""
+    v = CHECK.parse({k: overrides[k] for k in ("width_px", "height_px") if k in overrides})
+    fw, fh = v.get("width_px", spec.size_px[0]), v.get("height_px", spec.size_px[1])
     # Where the source's millimetres contradict its pixels, millimetres go through the dpi instead.
     mm = spec.size_mm if spec.size_mm and "discrepancy" not in spec.raw else (None, None)
     return rules.Frame(photo.width, photo.height, float(fw), float(fh), dpi=float(spec.dpi), mm_w=mm[0], mm_h=mm[1])
@@ -44,17 +33,15 @@ def run_check(
 
     Raises CheckerError for NO_FACE_DETECTED, TOO_MANY_FACES and invalid overrides.
     """
-    overrides = dict(overrides or {})
+    v = CHECK.parse(dict(overrides or {}))
     analysis = analysis or Analysis(photo)
-    frame = frame_for(spec, photo, overrides)
-    plan = rules.plan(spec.checks, overrides, frame)
+    frame = frame_for(spec, photo, v.parsed)
+    plan = rules.plan(spec.checks, v.extra, frame)
     analysis.face  # noqa: B018 - raises NO_FACE_DETECTED / TOO_MANY_FACES before any measuring
     # The overlay's geometry is measured even where no rule reads it (framing is always computed).
     measures = detectors.measure(analysis, [*plan.measures, *OVERLAY_MEASURES])
     verdicts = rules.evaluate(plan, measures)
     expected = {check: rules.expected_json(rule, th) for check, (rule, th) in sorted(plan.active.items())}
-    known = set(rules.param_names()) | ENVELOPE_KEYS | set(IGNORED_PARAMS) | {"width_px", "height_px"}
-    ignored = sorted(k for k in overrides if k not in known)
     body: dict[str, Any] = {
         "code": 200,
         "check_result": 1 if verdicts.passed else 0,
@@ -72,8 +59,8 @@ def run_check(
         "overlay": overlay.geometry(measures, expected, (photo.width, photo.height)),
         "request_id": request_id or new_request_id(),
     }
-    if ignored:
-        body["ignored_params"] = ignored
+    if v.ignored:
+        body["ignored_params"] = v.ignored
     return body
 
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from checker.errors import CheckerError
-from checker.keys import KeyStore, price, split_key
+from checker.keys import KeyStore, split_key
 
 
 @pytest.fixture
@@ -163,24 +163,6 @@ def test_refund_and_unlimited(store):
     assert store.spend(unlimited, 1000) is None
     store.refund(unlimited.id, 5)
     assert store.get(unlimited.id).used == 0
-
-
-# Seed 002's credit rules, as data: (parameters, credits).
-PRICES = [
-    ({}, 6),
-    ({"clothes_id": "suit-1"}, 15),
-    ({"auto_bright": "1"}, 14),
-    ({"auto_smooth": 1, "auto_sharp": "true"}, 14),  # beauty is +8 once, however many options
-    ({"layout": "1"}, 11),
-    ({"clothes_id": "x", "auto_thin_face": "1", "layout": 1}, 28),
-    ({"preview": "1", "clothes_id": "x", "layout": "1"}, 0),
-    ({"auto_bright": "0", "layout": "0", "clothes_id": ""}, 6),
-]
-
-
-@pytest.mark.parametrize(("params", "credits"), PRICES)
-def test_price(params, credits):
-    assert price(params) == credits
 
 
 def test_cli_create_list_revoke(runner, tmp_path, monkeypatch):

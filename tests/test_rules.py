@@ -12,7 +12,7 @@ import pytest
 from checker import detectors, rules
 from checker.detectors import Measure
 from checker.errors import CheckerError
-from checker.pipeline import IGNORED_PARAMS
+from checker.params.check import CHECK
 
 CASES = Path(__file__).parent / "cases"
 
@@ -122,7 +122,7 @@ def test_rule_files_are_valid_and_cover_every_seed_parameter(faces_dir):
     seed = (faces_dir.parent / "seeds" / "004_0add283d6cfd9249.txt").read_text(encoding="utf-8")
     params = set(re.findall(r"^\*(\w+) false", seed, flags=re.M))
     assert len(params) > 60
-    understood = set(rules.param_names()) | set(IGNORED_PARAMS)
+    understood = set(CHECK.known_names())
     assert sorted(params - understood) == []
 
 

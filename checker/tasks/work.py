@@ -103,8 +103,11 @@ def _run(store: st.TaskStore, task_id: str, config: TaskConfig, step: Callable[[
     from ..specs import load_spec
 
     task = store.get(task_id)
+    if task is None:  # deleted (expired) since this worker claimed it: no longer this worker's
+        raise _Lost
     params: dict[str, Any] = json.loads(task["params"])
     params.pop(BILLING, None)
+    spec_ref = params.pop("spec_id", None)  # the rest are generation options
     worker = task["worker"]
     step(st.PREPARING, 5)
     if task["image_id"]:
@@ -131,7 +134,7 @@ def _run(store: st.TaskStore, task_id: str, config: TaskConfig, step: Callable[[
         return
     step(st.PROCESSING, 25)
     try:
-        spec = load_spec(params.get("spec_id") or DEFAULT_SPEC)
+        spec = load_spec(spec_ref or DEFAULT_SPEC)
         result = fix(photo, spec, options_from_params(params),
                      on_stage=lambda name: step(st.PROCESSING, STAGE_PROGRESS.get(name, 90)))
     except CheckerError as exc:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify
 
-from ..autofix import fix, options_from_params
+from ..autofix import fix, options_from_values
 from ..errors import CheckerError
 from ..generate import filesize
 from ..imaging import load_photo
-from ..keys import price
+from ..params.generation import FIX
 from ..specs import load_spec
 from .auth import billed, require_key
 from .envelopes import check_api_error, use
 from .hivision_api import data_url
-from .inputs import get_bool, request_image, request_params
+from .inputs import request_image, request_params
 
 bp = Blueprint("fix_api", __name__, url_prefix="/api")
 use(bp, check_api_error)
@@ -23,18 +23,18 @@ bp.before_request(require_key("generate"))
 @bp.post("/fix")
 def fix_photo():
     """Multipart (file / input_image / image_file) or JSON (file / input_image_base64) with spec_id
-    and seed 002's generation options; answers the photo, the optional print sheet and both reports."""
+    and the generation options of :mod:`checker.params.generation`; answers the photo, the
+    optional print sheet and both reports."""
     params = request_params()
     data = request_image(params, ("file", "input_image", "image_file"), ("file", "input_image_base64"))
-    spec_ref = params.pop("spec_id", None)
-    if spec_ref in (None, ""):
+    v = FIX.parse(params)
+    if v.get("spec_id") is None:
         raise CheckerError("INVALID_ARGUMENT", "spec_id is required (GET /api/specs lists them)")
-    spec = load_spec(spec_ref)
-    transparent = get_bool(params, "transparent", default=False)
-    params.pop("transparent", None)
-    opts = options_from_params(params)
+    spec = load_spec(v["spec_id"])
+    transparent = v["transparent"]
+    opts = options_from_values(v)
     photo = load_photo(data)
-    with billed(price(params)):  # nothing made (no face, a model missing, ...): nothing charged
+    with billed(FIX.price(v)):  # nothing made (no face, a model missing, ...): nothing charged
         result = fix(photo, spec, opts)
     body = {
         "code": 200,

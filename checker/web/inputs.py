@@ -1,5 +1,5 @@
 """Reading requests: parameters from the query, form or JSON body, and the image from an upload,
-a base64 field or the raw body. Typed parameter readers raise INVALID_ARGUMENT naming the field."""
+a base64 field or the raw body. Their meaning and types are declared in :mod:`checker.params`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ from flask import request
 
 from ..errors import CheckerError
 from ..imaging import decode_base64
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 def request_params() -> dict[str, Any]:
@@ -51,70 +48,3 @@ def request_image(params: dict[str, Any], file_fields: Iterable[str], base64_fie
         return request.get_data(cache=False)
     fields = " or ".join([*file_fields, *base64_fields])
     raise CheckerError("EMPTY_IMAGE", f"no image was sent: use {fields}")
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def get_int(params: dict[str, Any], name: str, default: int | None = None, *, lo: int | None = None,
-            hi: int | None = None, required: bool = False) -> int | None:
-    value = params.get(name)
-    if _blank(value):
-        if required:
-            raise CheckerError("INVALID_ARGUMENT", f"{name} is required")
-        return default
-    try:
-        number = float(value)
-        if not number.is_integer() or isinstance(value, bool):
-            raise ValueError
-        out = int(number)
-    except (TypeError, ValueError):
-        raise CheckerError("INVALID_ARGUMENT", f"{name} must be a whole number, got {value!r}") from None
-    if (lo is not None and out < lo) or (hi is not None and out > hi):
-        raise CheckerError("INVALID_ARGUMENT", f"{name} must be between {lo} and {hi}, got {out}")
-    return out
-
-
-def get_float(params: dict[str, Any], name: str, default: float | None = None, *, lo: float | None = None,
-              hi: float | None = None) -> float | None:
-    value = params.get(name)
-    if _blank(value):
-        return default
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        out = float(value)
-    except (TypeError, ValueError):
-        raise CheckerError("INVALID_ARGUMENT", f"{name} must be a number, got {value!r}") from None
-    if out != out or (lo is not None and out < lo) or (hi is not None and out > hi):
-        raise CheckerError("INVALID_ARGUMENT", f"{name} must be between {lo} and {hi}, got {value!r}")
-    return out
-
-
-def get_bool(params: dict[str, Any], name: str, default: bool) -> bool:
-    value = params.get(name)
-    if _blank(value):
-        return default
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise CheckerError("INVALID_ARGUMENT", f"{name} must be true or false, got {value!r}")
-
-
-def get_str(params: dict[str, Any], name: str, default: str | None = None, *, required: bool = False,
-            max_len: int = 1000) -> str | None:
-    value = params.get(name)
-    if _blank(value):
-        if required:
-            raise CheckerError("INVALID_ARGUMENT", f"{name} is required")
-        return default
-    if not isinstance(value, str):
-        value = str(value)
-    if len(value) > max_len:
-        raise CheckerError("INVALID_ARGUMENT", f"{name} is longer than {max_len} characters")
-    return value

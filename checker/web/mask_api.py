@@ -17,12 +17,11 @@ from ..errors import CheckerError
 from ..generate import filesize
 from ..generate.eyemask import mask_eyes
 from ..imaging import Limits, load_photo
-from ..keys import CALL
+from ..params.services import MASK
 from ..tasks.settings import config_from
 from ..tasks.urls import FetchFailed, FetchTimedOut, TooLarge, URLRefused, download
 from .auth import billed, require_key
 from .envelopes import linkface_error, use
-from .inputs import get_bool
 
 bp = Blueprint("mask_api", __name__, url_prefix="/identity")
 use(bp, linkface_error)
@@ -31,7 +30,6 @@ bp.before_request(require_key("mask", rate_http=403))  # seed 001 answers a rate
 # Seed 001's image rules: JPG, BMP, PNG, GIF, TIFF; 8 px < side <= 4000 px; at most 5 MB.
 LIMITS = Limits(max_bytes=5 * 1024 * 1024, max_side=4000, min_side=9, formats=("JPEG", "BMP", "PNG", "GIF", "TIFF"))
 SOURCES = ("selfie_file", "selfie_url", "selfie_image_id")
-PARAMS = frozenset({*SOURCES, "mask_eye", "auto_rotate", "api_id", "api_secret"})
 
 
 def _not_utf8(encoded: bytes) -> str | None:
@@ -113,14 +111,10 @@ def _store():
 def mask_selfie_image():
     """The selfie with both eyes under a black bar (``mask_eye=true``), as PNG."""
     params = _utf8_params()
-    unknown = sorted(set(params) - PARAMS)
-    if unknown:
-        raise CheckerError("INVALID_ARGUMENT", f"unknown parameter(s): {', '.join(unknown)}")
-    mask_eye = get_bool(params, "mask_eye", False)  # the seed's default: false
-    auto_rotate = get_bool(params, "auto_rotate", False)
+    v = MASK.parse(params)
     photo = load_photo(_image(params), limits=LIMITS)
-    with billed(CALL):
-        masked = mask_eyes(photo, mask_eye=mask_eye, auto_rotate=auto_rotate)
+    with billed(MASK.price(v)):
+        masked = mask_eyes(photo, mask_eye=v["mask_eye"], auto_rotate=v["auto_rotate"])
     opaque = photo.alpha is None
     # Lossless, so that only the bar's pixels differ from the input.
     png = filesize.encode(masked.rgba[..., :3] if opaque else masked.rgba, fmt="PNG")

@@ -1,4 +1,4 @@
-"""Seed 003 (picup): person matting.
+"""Person matting, picup-compatible (parameters: :mod:`checker.params.services`).
 
 POST /api/v1/matting             the cut-out as PNG bytes
 POST /api/v1/matting2            ``{code: 0, data: {imageBase64}, msg: null, time}``
@@ -20,10 +20,11 @@ from flask import Blueprint, Response, jsonify
 from ..errors import CheckerError
 from ..generate import filesize
 from ..imaging import Limits, Photo, load_photo
-from ..keys import CALL
+from ..params import Values
+from ..params.services import MATTING
 from .auth import billed, require_key
 from .envelopes import picup_error, use
-from .inputs import get_str, request_image, request_params
+from .inputs import request_image, request_params
 
 bp = Blueprint("matting_api", __name__, url_prefix="/api/v1")
 use(bp, picup_error)
@@ -34,18 +35,20 @@ LIMITS = Limits(formats=("JPEG", "PNG", "BMP", "GIF"))
 NO_PERSON_ALPHA = 0.5  # a matte whose strongest pixel is below this found nobody
 
 
-def _photo() -> tuple[Photo, dict]:
+def _photo() -> tuple[Photo, Values]:
     params = request_params()
-    return load_photo(request_image(params, ("file",), (), raw_body=True), limits=LIMITS), params
+    data = request_image(params, ("file",), (), raw_body=True)
+    v = MATTING.parse(params)
+    return load_photo(data, limits=LIMITS), v
 
 
-def _cutout(photo: Photo, params: dict):
+def _cutout(photo: Photo, v: Values):
     from ..context import Analysis
     from ..generate import matting
 
     a = Analysis(photo)
-    with billed(CALL):
-        rgba = matting.cutout(a, get_str(params, "human_matting_model"))
+    with billed(MATTING.price(v)):
+        rgba = matting.cutout(a, v.get("human_matting_model"))
         if rgba[..., 3].max() < NO_PERSON_ALPHA * 255:
             raise CheckerError("NO_PERSON_DETECTED", "no person was found in the image")
     return a, rgba

@@ -10,6 +10,11 @@ from typing import Any
 
 from ..bodyparts import PARTS
 from ..errors import HTTP_CODES
+from ..params import Table
+from ..params.check import CHECK
+from ..params.generation import FIX, TASKS
+from ..params.hivision import ENDPOINTS as HIVISION
+from ..params.services import MASK, MATTING
 
 Schema = dict[str, Any]
 
@@ -55,11 +60,15 @@ _REASONS = {400: "bad input (status says which)", 401: "UNAUTHORIZED or KEY_EXPI
 KEYED = (400, 401, 403, 404, 429, 500)
 
 
-def _form(props: dict[str, Schema], required: tuple[str, ...] = (), *, json_too: bool = True) -> Schema:
-    """A request body sent as multipart (uploads) or, with base64 images, as a form or JSON."""
-    multipart = {"type": "object", "properties": props}
+def _form(props: dict[str, Schema], required: tuple[str, ...] = (), *, json_too: bool = True,
+          strict: bool = False) -> Schema:
+    """A request body sent as multipart (uploads) or, with base64 images, as a form or JSON.
+    ``strict``: other names are refused (the table refuses unknown parameters)."""
+    multipart: Schema = {"type": "object", "properties": props}
     if required:
         multipart["required"] = list(required)
+    if strict:
+        multipart["additionalProperties"] = False
     content: dict[str, Any] = {"multipart/form-data": {"schema": multipart}}
     if json_too:
         plain = {k: (STR if v is BINARY else v) for k, v in props.items()}
@@ -98,26 +107,29 @@ def _query(name: str, schema: Schema, description: str = "") -> Schema:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
-# --- request fields ----------------------------------------------------------------------------------
-HIVISION_IMAGE = {"input_image": BINARY, "input_image_base64": {**STR, "description": "base64, data: prefix allowed"}}
-HIVISION_SIZE = {"height": {**INT, "default": 413}, "width": {**INT, "default": 295}, "dpi": {**INT, "default": 300}}
-HIVISION_IDPHOTO = {
-    **HIVISION_IMAGE, **HIVISION_SIZE, "human_matting_model": STR, "face_detect_model": STR, "hd": FLAG,
-    "face_alignment": FLAG, "face_align": FLAG, "head_measure_ratio": NUM, "head_height_ratio": NUM,
-    "top_distance_max": NUM, "top_distance_min": NUM,
-}
-KB = {"kb": {**INT, "description": "encode to exactly this many KB"}}
-GENERATION_OPTIONS = {name: schema for name, schema in {
-    "dpi": INT, "px_width": INT, "px_height": INT, "mm_width": NUM, "mm_height": NUM, "change_bg": FLAG,
-    "bg_color": STR, "bg_color2": STR, "render": INT, "auto_bright": FLAG, "bright_factor": NUM, "auto_smooth": FLAG,
-    "smooth_factor": NUM, "auto_thin_face": FLAG, "thin_face_factor": NUM, "auto_sharp": FLAG, "sharp_factor": NUM,
-    "clothes_id": STR, "preview": FLAG, "quality": INT, "min_file_size": INT, "max_file_size": INT, "add_label": FLAG,
-    "label_text": STR, "label_height": INT, "layout": FLAG, "layout_vertical": FLAG,
-    "layout_size": {"type": "string", "enum": ["5inch", "6inch", "a4"]}, "layout_bg_color": STR,
-    "layout_qr_code_data": STR, "layout_qr_code_size": INT, "layout_label_text": STR, "human_matting_model": STR,
-    "face_detect_model": STR, "face_alignment": FLAG, "format": {"type": "string", "enum": ["jpg", "jpeg", "png"]},
-    "crop_marks": FLAG,
-}.items()}
+# --- request fields: from the parameter tables (checker.params), never written twice ---------------
+def _table_form(table: Table, *, json_too: bool = True) -> Schema:
+    required = tuple(p.name for p in table.params_list if p.required)
+    return _form(table.properties(), required, json_too=json_too, strict=table.strict)
+
+
+def _hivision(endpoint: str) -> Schema:
+    return _table_form(HIVISION[endpoint])
+
+
+def _object(table: Table, required: tuple[str, ...] = (), *, include_images: bool = True) -> Schema:
+    out: Schema = {"type": "object", "properties": table.properties(include_images=include_images)}
+    if required:
+        out["required"] = list(required)
+    if table.strict and not table.passthrough_names():
+        out["additionalProperties"] = False
+    return out
+
+
+def _price_text(table: Table) -> str:
+    costs = [f"{name} {p.describe().rsplit('; ', 1)[-1]}" for name, p in table.params.items() if p.cost]
+    return f"Costs {table.base_price} credits; " + "; ".join(costs) + "."
+
 
 CHECK_REPORT = {"type": "object", "required": ["code", "check_result", "spec_id", "result", "value_dict",
                                                "request_id"], "properties": {
@@ -171,11 +183,11 @@ TASK_POLL = {"type": "object", "required": ["status", "data"], "properties": {
 def document() -> dict[str, Any]:
     """The whole OpenAPI document."""
     picup_body = {"required": True, "content": {
-        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {"file": BINARY}}}}}
+        "multipart/form-data": {"schema": _object(MATTING, ("file",))}}}
     paths: dict[str, Any] = {
         # --- check (seed 004) ---
         "/api/check_pic": {"post": _op("check", "Check a photo against a spec", _ok_json(CHECK_REPORT), "CheckError",
-                                       body=_form({"file": BINARY, "spec_id": {"oneOf": [INT, STR]}}, ("file",)),
+                                       body=_form(CHECK.properties(), ("file", "spec_id")),
                                        description="JSON {file: base64, spec_id, <threshold overrides>} or "
                                                    "multipart. 200 whether the photo passes or fails.")},
         "/api/specs": {"get": _op("check", "List document specs", _ok_json({"type": "object", "required": [
@@ -189,70 +201,58 @@ def document() -> dict[str, Any]:
             {"type": "object", "required": ["code", "passed", "photo"], "properties": {
                 "code": INT, "passed": BOOL, "photo": STR, "format": STR, "fixed": {"type": "array"},
                 "unfixable": {"type": "array"}, "before": OBJ, "after": OBJ, "transparent": STR}}), "CheckError",
-            body=_form({"file": BINARY, "spec_id": {"oneOf": [INT, STR]}, **GENERATION_OPTIONS,
-                        "transparent": {**FLAG, "description": "also answer the cut-out as a transparent PNG"}},
-                       ("file",)),
-            description="Costs seed 002's credits: 6, 15 with clothes_id, +8 with beauty, +5 with a layout, "
-                        "0 for a preview.")},
-        # --- Hivision (seed 000) ---
+            body=_table_form(FIX),
+            description=_price_text(FIX))},
+        # --- HivisionIDPhotos-compatible ---
         "/idphoto": {"post": _op("hivision", "Transparent standard and HD ID photos",
                                  _ok_json(_hivision_ok("image_base64_standard", "image_base64_hd",
                                                        "human_matting_model")), "HivisionError",
-                                 body=_form(HIVISION_IDPHOTO))},
+                                 body=_hivision("/idphoto"))},
         "/idphoto_crop": {"post": _op("hivision", "Frame an already transparent cut-out",
                                       _ok_json(_hivision_ok("image_base64", "image_base64_standard",
                                                             "image_base64_hd")), "HivisionError",
-                                      body=_form(HIVISION_IDPHOTO))},
+                                      body=_hivision("/idphoto_crop"))},
         "/human_matting": {"post": _op("hivision", "Cut the person out (transparent PNG)",
                                        _ok_json(_hivision_ok("image_base64", "human_matting_model")), "HivisionError",
-                                       body=_form({**HIVISION_IMAGE, "human_matting_model": STR, "dpi": INT}))},
+                                       body=_hivision("/human_matting"))},
         "/add_background": {"post": _op("hivision", "Put a cut-out on a colour or gradient",
                                         _ok_json(_hivision_ok("image_base64")), "HivisionError",
-                                        body=_form({**HIVISION_IMAGE, "color": STR, "color2": STR, "render": INT,
-                                                    "dpi": INT, **KB}))},
+                                        body=_hivision("/add_background"))},
         "/generate_layout_photos": {"post": _op("hivision", "A print sheet of the photo",
                                                 _ok_json(_hivision_ok("image_base64")), "HivisionError",
-                                                body=_form({**HIVISION_IMAGE, **HIVISION_SIZE, **KB,
-                                                            "layout_size": STR, "layout_vertical": FLAG,
-                                                            "layout_bg_color": STR, "crop_marks": FLAG}))},
+                                                body=_hivision("/generate_layout_photos"))},
         "/watermark": {"post": _op("hivision", "Tile a text watermark", _ok_json(_hivision_ok("image_base64")),
-                                   "HivisionError", body=_form({**HIVISION_IMAGE, "text": STR, "size": INT,
-                                                                "opacity": NUM, "angle": INT, "color": STR,
-                                                                "space": INT, "dpi": INT, **KB}))},
+                                   "HivisionError", body=_hivision("/watermark"))},
         "/set_kb": {"post": _op("hivision", "Re-encode to an exact file size", _ok_json(_hivision_ok("image_base64")),
-                                "HivisionError", body=_form({**HIVISION_IMAGE, **KB, "dpi": INT}))},
-        # --- tasks (seed 002) ---
+                                "HivisionError", body=_hivision("/set_kb"))},
+        # --- PicWish-compatible ID-photo tasks ---
         "/api/tasks/visual/external/idphoto": {"post": _op(
             "tasks", "Create an ID-photo task", _ok_json({"oneOf": [
                 {"type": "object", "required": ["status", "data"], "properties": {
                     "status": {"const": 200}, "message": STR, "data": {"type": "object", "required": ["task_id"],
                                                                        "properties": {"task_id": STR}}}},
                 TASK_POLL]}), "TaskError",
-            body=_form({"image_file": BINARY, "image_url": STR, "last_id": STR, "sync": {"type": "integer",
-                        "enum": [0, 1]}, "callback_url": STR, "spec_id": {"oneOf": [INT, STR]},
-                        **GENERATION_OPTIONS}, json_too=False),
-            description="One of image_file, image_url, last_id. sync=1 answers when the task has ended.")},
+            body=_table_form(TASKS, json_too=False),
+            description="One of image_file, image_url, last_id. sync=1 answers when the task has ended. "
+                        + _price_text(TASKS))},
         "/api/tasks/visual/external/idphoto/{task_id}": {"get": _op(
             "tasks", "Poll a task", _ok_json(TASK_POLL), "TaskError", params=[_path_param("task_id", "from create")])},
         "/api/tasks/results/{name}": {"get": _op(
             "tasks", "Download a result (its URL expires after an hour)", _ok_image("image/jpeg", "image/png"),
             "TaskError", params=[_path_param("name", "token.jpg or token.png")], secure=False, codes=(404, 500))},
-        # --- eye masking (seed 001) ---
+        # --- eye masking (linkface-compatible) ---
         "/identity/mask_selfie_image": {"post": _op(
             "mask", "Mask both eyes of a selfie (PNG)", {**_ok_image("image/png"), "headers": {
                 "X-Image-Id": {"schema": STR, "description": "the image's id, for selfie_image_id (one hour)"},
                 "X-Rotation": {"schema": STR, "description": "clockwise degrees the photo was turned"}}},
             "MaskError", codes=(400, 401, 403, 404, 500),
             body={"required": True, "content": {
-                "multipart/form-data": {"schema": {"type": "object", "properties": {
-                    "selfie_file": BINARY, "selfie_url": STR, "selfie_image_id": STR, "mask_eye": FLAG,
-                    "auto_rotate": FLAG, "api_id": STR, "api_secret": STR}}},
-                "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
-                    "selfie_url": STR, "selfie_image_id": STR, "mask_eye": FLAG, "auto_rotate": FLAG,
-                    "api_id": STR, "api_secret": STR}}}}},
+                "multipart/form-data": {"schema": _object(MASK)},
+                "application/x-www-form-urlencoded": {"schema": _object(MASK, include_images=False)}}},
             description="One of selfie_file, selfie_url, selfie_image_id. JPG/BMP/PNG/GIF/TIFF, "
-                        "8 px < side <= 4000 px, at most 5 MB. mask_eye defaults to false, as in the seed.")},
-        # --- matting (seed 003) ---
+                        "8 px < side <= 4000 px, at most 5 MB. mask_eye defaults to false, as the linkface API has "
+                        "it.")},
+        # --- matting (picup-compatible) ---
         "/api/v1/matting": {"post": _op("matting", "Cut the person out (PNG bytes)", _ok_image("image/png"),
                                         "MattingError", body=picup_body)},
         "/api/v1/matting2": {"post": _op("matting", "Cut the person out (base64 in JSON)", _ok_json(_picup_ok(

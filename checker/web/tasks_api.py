@@ -17,11 +17,10 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request, send_file
 
-from .. import rules
-from ..autofix import options_from_params
+from ..autofix import options_from_values
 from ..errors import CheckerError
 from ..imaging import MAX_BYTES
-from ..keys import price
+from ..params.generation import TASKS
 from ..specs import load_spec
 from ..tasks.service import TaskService
 from ..tasks.settings import config_from
@@ -29,7 +28,7 @@ from ..tasks.urls import URLRefused, check_url
 from ..tasks.work import BILLING, polling_body
 from .auth import authorize, billed
 from .envelopes import tasks_error, use
-from .inputs import get_int, get_str, request_params
+from .inputs import request_params
 
 bp = Blueprint("tasks_api", __name__, url_prefix="/api/tasks")
 use(bp, tasks_error)
@@ -41,18 +40,6 @@ def _authorize() -> None:
     if request.endpoint != "tasks_api.result_file":
         authorize("tasks")
 
-# Seed 002's parameters (and a few aliases the rest of the service uses); anything else is refused.
-TASK_PARAMS = frozenset({
-    "image_url", "last_id", "sync", "callback_url", "spec_id", "dpi", "px_width", "px_height", "mm_width", "mm_height",
-    "change_bg", "bg_color", "bg_color2", "face_width", "min_face_width", "max_face_width", "face_height",
-    "min_face_height", "max_face_height", "head_top", "min_head_top", "max_head_top", "chin_top", "min_chin_top",
-    "max_chin_top", "eyes_top", "min_eyes_top", "max_eyes_top", "auto_bright", "bright_factor", "auto_smooth",
-    "smooth_factor", "auto_thin_face", "thin_face_factor", "auto_sharp", "sharp_factor", "clothes_id", "preview",
-    "quality", "min_file_size", "max_file_size", "add_label", "label_text", "label_height", "layout",
-    "layout_vertical", "layout_size", "layout_bg_color", "layout_qr_code_data", "layout_qr_code_size",
-    "layout_label_text", "human_matting_model", "face_detect_model", "face_alignment", "face_align", "render",
-    "format", "kb", "crop_marks", "api_key", "app_key",
-})
 _SERVICE_LOCK = threading.Lock()
 
 
@@ -78,16 +65,14 @@ def service(app: Flask | None = None) -> TaskService:
 def create_task():
     """Create a task; with sync=1 answer once it has ended."""
     params = request_params()
-    unknown = sorted(set(params) - TASK_PARAMS - set(rules.param_names()))
-    if unknown:
-        raise CheckerError("INVALID_ARGUMENT", f"unsupported parameter(s): {', '.join(unknown)}")
-    options_from_params(params)  # refuse bad options now, not in the task
-    if get_str(params, "spec_id"):
-        load_spec(params["spec_id"])
-    sync = get_int(params, "sync", 0, lo=0, hi=1)
+    v = TASKS.parse(params)
+    options_from_values(v)  # refuse bad options now, not in the task
+    if v.get("spec_id"):
+        load_spec(v["spec_id"])
+    sync = v["sync"]
     svc = service()
     policy = svc.config.policy
-    callback = get_str(params, "callback_url", max_len=512)
+    callback = v.get("callback_url")
     if callback:
         _check(callback, policy, "callback_url")
     image_url, image_id = None, None
@@ -99,19 +84,19 @@ def create_task():
         if len(data) > MAX_BYTES:
             raise CheckerError("IMAGE_FILE_SIZE_TOO_BIG", "image_file is larger than 15 MB")
         image_id = svc.store.save_input(data)
-    elif get_str(params, "image_url"):
-        image_url = get_str(params, "image_url", max_len=512)
+    elif v.get("image_url"):
+        image_url = v["image_url"]
         _check(image_url, policy, "image_url")
-    elif get_str(params, "last_id"):
-        image_id = get_str(params, "last_id")
+    elif v.get("last_id"):
+        image_id = v["last_id"]
         if not svc.store.input_exists(image_id):
             raise CheckerError("INVALID_ARGUMENT", "last_id names no image kept here (images are kept for one hour)")
     else:
         raise CheckerError("EMPTY_IMAGE", "send image_file, image_url or last_id")
-    kept = {k: v for k, v in params.items() if k not in ("sync", "callback_url", "image_url", "last_id", "api_key",
-                                                         "app_key")}
+    kept = {name: value for name, value in params.items()
+            if name not in ("sync", "callback_url", "image_url", "last_id", "api_key", "app_key")}
     key = g.get("api_key")
-    cost = price(params)
+    cost = TASKS.price(v)
     if key is not None:
         # Whose task it is (only that key may poll it) and what to give back if it fails.
         kept[BILLING] = {"key": key.id, "cost": cost if key.credits is not None else 0}
