@@ -37,6 +37,7 @@ run: $(VENV)/.run-installed
 test: $(VENV)/.dev-installed
 	bash tools/system-packages.sh
 	$(BIN)/python -m ruff check .
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
@@ -49,4 +50,4 @@ bench-generate: $(VENV)/.run-installed
 	$(BIN)/python bench/generate.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache build *.egg-info

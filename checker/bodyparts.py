@@ -103,7 +103,7 @@ def _person(a: Analysis, face: FaceBox | None, pose: np.ndarray | None,
     mesh = models.get("face_landmarker").landmarks(a.rgb, face) if face is not None else None
     parts: dict[str, dict[str, float]] = {}
     for name, index in POSE.items():
-        if mesh is not None and name in MESH:
+        if mesh is not None and face is not None and name in MESH:
             x, y = mesh[MESH[name], :2]
             parts[name] = _point(x, y, face.score, shape)
         elif pose is not None:

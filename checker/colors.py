@@ -65,7 +65,7 @@ def color_name(value: str | Sequence[int]) -> str:
     return "#" + hexval
 
 
-def to_hex(rgb: Sequence[int]) -> str:
+def to_hex(rgb: Sequence[float] | np.ndarray) -> str:
     return "".join(f"{int(round(c)):02X}" for c in rgb[:3])
 
 
@@ -92,7 +92,7 @@ def delta_e(lab1: Sequence[float], lab2: Sequence[float]) -> float:
     return float(delta_e_array(np.asarray([lab1], float), np.asarray(lab2, float))[0])
 
 
-def delta_e_array(labs: np.ndarray, ref: Sequence[float]) -> np.ndarray:
+def delta_e_array(labs: np.ndarray, ref: Sequence[float] | np.ndarray) -> np.ndarray:
     """CIEDE2000 of each row of ``labs`` (N x 3) against one reference colour."""
     L1, a1, b1 = labs[:, 0].astype(float), labs[:, 1].astype(float), labs[:, 2].astype(float)
     L2, a2, b2 = (float(v) for v in ref)

@@ -227,13 +227,13 @@ class Analysis:
     def face_skin(self) -> np.ndarray:
         """Bool mask of facial skin: the face oval minus eyes, brows and lips (dilated)."""
         mask = np.zeros((self.height, self.width), np.uint8)
-        cv2.fillPoly(mask, [self.mesh[list(FACE_OVAL), :2].round().astype(np.int32)], 1)
+        cv2.fillPoly(mask, [self.mesh[list(FACE_OVAL), :2].round().astype(np.int32)], (1,))
         holes = np.zeros_like(mask)
         for part in (RIGHT_EYE, LEFT_EYE, RIGHT_BROW, LEFT_BROW, LIPS):
-            cv2.fillPoly(holes, [cv2.convexHull(self.mesh[list(part), :2].round().astype(np.int32))], 1)
+            cv2.fillPoly(holes, [cv2.convexHull(self.mesh[list(part), :2].round().astype(np.int32))], (1,))
         grow = max(3, round(self.face_width * 0.03))
-        holes = cv2.dilate(holes, np.ones((2 * grow + 1,) * 2, np.uint8))
-        return (mask == 1) & (holes == 0)
+        grown = cv2.dilate(holes, np.ones((2 * grow + 1,) * 2, np.uint8))
+        return (mask == 1) & (grown == 0)
 
 
 class MeasureError(Exception):

@@ -13,7 +13,7 @@ def _value(measures: Mapping[str, Any], name: str) -> Any:
     return m.value if m is not None and m.ok else None
 
 
-def _window(lo: float | None, hi: float | None) -> list[float] | None:
+def _window(lo: float | None, hi: float | None) -> list[float | None] | None:
     """A [top, bottom] band; None when neither side is known."""
     if lo is None and hi is None:
         return None

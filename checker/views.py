@@ -17,6 +17,7 @@ pixel constant independent of the photo's size and the cost to a few tens of tho
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -58,15 +59,15 @@ class FaceView:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.lab.shape[:2]
+        return self.lab.shape[0], self.lab.shape[1]
 
-    def poly(self, idx) -> np.ndarray:
+    def poly(self, idx: Iterable[int]) -> np.ndarray:
         """Bool mask of the polygon through mesh points ``idx``."""
         return polygon_mask(self.shape, self.pts[list(idx)])
 
-    def disc(self, centre, radius: float) -> np.ndarray:
+    def disc(self, centre: np.ndarray | Sequence[float], radius: float) -> np.ndarray:
         mk = np.zeros(self.shape, np.uint8)
-        cv2.circle(mk, (round(float(centre[0])), round(float(centre[1]))), max(1, round(radius)), 1, -1)
+        cv2.circle(mk, (round(float(centre[0])), round(float(centre[1]))), max(1, round(radius)), (1,), -1)
         return mk.astype(bool)
 
     def cells(self) -> dict[str, np.ndarray]:
@@ -86,7 +87,7 @@ class FaceView:
 
 def polygon_mask(shape: tuple[int, int], pts: np.ndarray) -> np.ndarray:
     mk = np.zeros(shape, np.uint8)
-    cv2.fillPoly(mk, [np.round(pts).astype(np.int32)], 1)
+    cv2.fillPoly(mk, [np.round(pts).astype(np.int32)], (1,))
     return mk.astype(bool)
 
 
@@ -212,7 +213,7 @@ def lens_lightness(a: Analysis) -> list[float]:
         for k in (0, 1):
             c, w = view.eye(k)
             lens = np.zeros(view.gray.shape, np.uint8)
-            cv2.ellipse(lens, (round(c[0]), round(c[1])), (round(0.6 * w), round(0.4 * w)), 0, 0, 360, 1, -1)
+            cv2.ellipse(lens, (round(c[0]), round(c[1])), (round(0.6 * w), round(0.4 * w)), 0, 0, 360, (1,), -1)
             out.append(float(np.median(view.lab[..., 0][lens == 1]) / skin_l) if lens.any() else 1.0)
         return out
 

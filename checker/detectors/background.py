@@ -144,7 +144,8 @@ def clothes_similar(a: Analysis) -> dict[str, Any]:
     chin = a.chin_y / v.scale
     rows = np.arange(h)[:, None]
     below = rows > chin + CLOTHES_BELOW_CHIN * a.face_width / v.scale
-    ys, xs = sample_points(*np.nonzero((v.person >= 0.5) & below), CLOTHES_MAX_POINTS)
+    ys, xs = np.nonzero((v.person >= 0.5) & below)
+    ys, xs = sample_points(ys, xs, CLOTHES_MAX_POINTS)
     lab = v.lab[ys, xs]
     with contextlib.suppress(MeasureError):  # no facial skin to learn from: all below the chin is clothes
         lab = lab[~skin_mask(a, lab)]

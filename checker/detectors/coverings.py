@@ -212,6 +212,6 @@ def facial_shelter(a: Analysis) -> dict[str, Any]:
     parts["mouth"] = min(1.0, max(0.0, 1 - mouth_range(view) / (2 * MOUTH_RANGE_HALF)))
     for k, name in enumerate(("eye_left", "eye_right")):
         parts[name] = min(1.0, max(0.0, 1 - eye_contrast(view, k) / (2 * EYE_CONTRAST_HALF)))
-    worst = max(parts, key=parts.get)
+    worst = max(parts, key=parts.__getitem__)
     value = {k: round(v, 3) for k, v in parts.items()} | {"worst": worst}
     return {"facial_shelter": Measure(value=value, score=clamp_score(100 * parts[worst]))}

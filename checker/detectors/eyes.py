@@ -183,7 +183,7 @@ def teeth_area(a: Analysis) -> float:
     ref_l, ref_c = view.ref[0], float(np.hypot(view.ref[1], view.ref[2]))
     chroma = np.hypot(lab[:, 1], lab[:, 2])
     teeth = (lab[:, 0] > max(50.0, 0.8 * ref_l)) & (chroma < max(8.0, 0.6 * ref_c))
-    width = np.linalg.norm(view.pts[MOUTH_CORNERS[0]] - view.pts[MOUTH_CORNERS[1]])
+    width = float(np.linalg.norm(view.pts[MOUTH_CORNERS[0]] - view.pts[MOUTH_CORNERS[1]]))
     return float(teeth.sum() / max(width, 1.0) ** 2)
 
 

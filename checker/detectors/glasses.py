@@ -135,14 +135,14 @@ def glare_fraction(a: Analysis) -> list[float]:
     for k in (0, 1):
         c, w = view.eye(k)
         lens = np.zeros(view.gray.shape, np.uint8)
-        cv2.ellipse(lens, (round(c[0]), round(c[1])), (round(0.75 * w), round(0.5 * w)), 0, 0, 360, 1, -1)
-        opening = np.zeros_like(lens)
-        cv2.fillPoly(opening, [np.round(view.pts[list(EYE_CONTOURS[k])]).astype(np.int32)], 1)
+        cv2.ellipse(lens, (round(c[0]), round(c[1])), (round(0.75 * w), round(0.5 * w)), 0, 0, 360, (1,), -1)
+        opening: np.ndarray = np.zeros_like(lens)
+        cv2.fillPoly(opening, [np.round(view.pts[list(EYE_CONTOURS[k])]).astype(np.int32)], (1,))
         grow = max(1, round(0.08 * w))
         opening = cv2.dilate(opening, np.ones((2 * grow + 1,) * 2, np.uint8))
         r = np.linalg.norm(view.pts[IRIS_RIMS[k][0]] - view.pts[IRIS_RIMS[k][1]]) / 2
         ic = view.pts[IRIS_CENTRES[k]]
-        cv2.circle(opening, (round(ic[0]), round(ic[1])), max(1, round(1.2 * r)), 1, -1)
+        cv2.circle(opening, (round(ic[0]), round(ic[1])), max(1, round(1.2 * r)), (1,), -1)
         area = (lens == 1) & (opening == 0)
         out.append(float(white[area].mean()) if area.any() else 0.0)
     return out

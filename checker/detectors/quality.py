@@ -180,7 +180,7 @@ class FaceCrop:
     @cached_property
     def oval(self) -> np.ndarray:
         m = np.zeros(self.shape, np.uint8)
-        cv2.fillPoly(m, [self._poly(FACE_OVAL)], 1)
+        cv2.fillPoly(m, [self._poly(FACE_OVAL)], (1,))
         return m.astype(bool)
 
     @cached_property
@@ -189,20 +189,20 @@ class FaceCrop:
         oval = self.to_work(self.mesh[list(FACE_OVAL), :2])
         centre = oval.mean(axis=0)
         m = np.zeros(self.shape, np.uint8)
-        cv2.fillPoly(m, [(centre + (oval - centre) * SKIN_SHRINK).round().astype(np.int32)], 1)
+        cv2.fillPoly(m, [(centre + (oval - centre) * SKIN_SHRINK).round().astype(np.int32)], (1,))
         holes = np.zeros_like(m)
         for part in (RIGHT_EYE, LEFT_EYE, LIPS, _UPPER_ARC + RIGHT_BROW + LEFT_BROW):
-            cv2.fillPoly(holes, [cv2.convexHull(self._poly(part))], 1)
+            cv2.fillPoly(holes, [cv2.convexHull(self._poly(part))], (1,))
         grow = max(1, round(0.03 * self.face_width * self.scale))
-        holes = cv2.dilate(holes, np.ones((2 * grow + 1,) * 2, np.uint8))
-        return (m == 1) & (holes == 0)
+        grown = cv2.dilate(holes, np.ones((2 * grow + 1,) * 2, np.uint8))
+        return (m == 1) & (grown == 0)
 
     @cached_property
     def features(self) -> np.ndarray:
         """Convex hull of brows, eyes, mouth and chin: the face's own contrast, no hair or background."""
         m = np.zeros(self.shape, np.uint8)
         idx = RIGHT_BROW + LEFT_BROW + RIGHT_EYE + LEFT_EYE + LIPS + (CHIN,)
-        cv2.fillPoly(m, [cv2.convexHull(self._poly(idx))], 1)
+        cv2.fillPoly(m, [cv2.convexHull(self._poly(idx))], (1,))
         return m.astype(bool)
 
     @cached_property
@@ -211,7 +211,7 @@ class FaceCrop:
         pix = self.lab8[self.skin]
         if len(pix) < MIN_SKIN_PIXELS:
             raise MeasureError("too little facial skin is visible to judge its light and colour")
-        return (pix.astype(np.float32) - np.float32([0, 128, 128])) * np.float32([100 / 255, 1, 1])
+        return (pix.astype(np.float32) - np.array([0, 128, 128], np.float32)) * np.array([100 / 255, 1, 1], np.float32)
 
     @cached_property
     def skin_median(self) -> np.ndarray:

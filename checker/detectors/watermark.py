@@ -66,7 +66,8 @@ def stroke_maps(gray: np.ndarray) -> list[np.ndarray]:
     size = (max(1, round(w * sc)), max(1, round(h * sc)))
     small = []
     for op in (cv2.MORPH_TOPHAT, cv2.MORPH_BLACKHAT):
-        m = cv2.min(cv2.morphologyEx(g, op, se), STROKE_CAP).astype(np.float32)
+        # cv2.min takes a scalar for src2; its stubs allow only arrays.
+        m = cv2.min(cv2.morphologyEx(g, op, se), STROKE_CAP).astype(np.float32)  # type: ignore[call-overload]
         while max(m.shape) >= 2 * MAP_MAX_SIDE:  # exact halving first: the general resize is slower
             m = _halve(m)
         small.append(cv2.resize(m, size, interpolation=cv2.INTER_AREA))
@@ -94,7 +95,7 @@ def _standout(s: np.ndarray) -> tuple[np.ndarray, int, int] | None:
     r = (lags / overlap / energy).astype(np.float32)
     rho = max(2, round(RING * max(hs, ws)))
     ring = np.zeros((2 * rho + 1, 2 * rho + 1), np.uint8)
-    cv2.circle(ring, (rho, rho), rho, 1, 1)
+    cv2.circle(ring, (rho, rho), rho, (1,), 1)
     return r - cv2.dilate(r, ring), ly, lx
 
 

@@ -3,6 +3,8 @@ gradient (seed 000's render 0, 1, 2), and seed 002's bg_color -> bg_color2 gradi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..colors import parse_color
@@ -11,14 +13,15 @@ from ..errors import CheckerError
 WHITE = (255, 255, 255)
 
 
-def _rgb(value, what: str) -> np.ndarray:
+def _rgb(value: str | Sequence[int], what: str) -> np.ndarray:
     try:
         return np.asarray(parse_color(value), np.float32)
     except (ValueError, TypeError) as exc:
         raise CheckerError("INVALID_ARGUMENT", f"{what}: {exc}") from exc
 
 
-def backdrop(width: int, height: int, color, *, render: int = 0, color2=None) -> np.ndarray:
+def backdrop(width: int, height: int, color: str | Sequence[int], *, render: int = 0,
+             color2: str | Sequence[int] | None = None) -> np.ndarray:
     """The background alone, H x W x 3 float32.
 
     render 0: ``color`` everywhere. render 1: ``color`` at the top row to ``color2`` (white when not
@@ -39,7 +42,8 @@ def backdrop(width: int, height: int, color, *, render: int = 0, color2=None) ->
     raise CheckerError("INVALID_ARGUMENT", f"render must be 0 (solid), 1 (top-to-bottom) or 2 (centre), not {render}")
 
 
-def compose(rgba: np.ndarray, color, *, render: int = 0, color2=None) -> np.ndarray:
+def compose(rgba: np.ndarray, color: str | Sequence[int], *, render: int = 0,
+            color2: str | Sequence[int] | None = None) -> np.ndarray:
     """Put a straight-alpha RGBA cut-out (H x W x 4 uint8) in front of a background; RGB uint8."""
     if rgba.ndim != 3 or rgba.shape[2] != 4:
         raise CheckerError("INVALID_ARGUMENT", "the image must have an alpha channel (a transparent cut-out)")

@@ -70,16 +70,16 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
     return (rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114).astype(np.float32) / 255.0
 
 
-def skin_mask(shape: tuple[int, int], mesh: np.ndarray) -> np.ndarray:
+def skin_mask(shape: tuple[int, ...], mesh: np.ndarray) -> np.ndarray:
     """Facial skin (bool): the face oval minus eyes, brows, lips and nostrils (grown a little)."""
     mask = np.zeros(shape, np.uint8)
-    cv2.fillPoly(mask, [mesh[list(FACE_OVAL), :2].round().astype(np.int32)], 1)
+    cv2.fillPoly(mask, [mesh[list(FACE_OVAL), :2].round().astype(np.int32)], (1,))
     holes = np.zeros(shape, np.uint8)
     for part in (RIGHT_EYE, LEFT_EYE, RIGHT_BROW, LEFT_BROW, LIPS, NOSTRILS):
-        cv2.fillPoly(holes, [cv2.convexHull(mesh[list(part), :2].round().astype(np.int32))], 1)
+        cv2.fillPoly(holes, [cv2.convexHull(mesh[list(part), :2].round().astype(np.int32))], (1,))
     grow = max(2, round(_face_width(mesh) * 0.04))
-    holes = cv2.dilate(holes, np.ones((2 * grow + 1,) * 2, np.uint8))
-    return (mask == 1) & (holes == 0)
+    grown = cv2.dilate(holes, np.ones((2 * grow + 1,) * 2, np.uint8))
+    return (mask == 1) & (grown == 0)
 
 
 def brighten(rgb: np.ndarray, mesh: np.ndarray, factor: float) -> np.ndarray:

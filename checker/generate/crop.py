@@ -14,7 +14,9 @@ Two solvers:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import overload
 
 import cv2
 import numpy as np
@@ -78,15 +80,17 @@ def subject_from(a: Analysis, alpha: np.ndarray, rgb: np.ndarray | None = None) 
     )
 
 
-def _measured(rgb: np.ndarray, alpha: np.ndarray, points: np.ndarray, face_box, roll: float,
+def _measured(rgb: np.ndarray, alpha: np.ndarray, points: np.ndarray, face_box: Sequence[float], roll: float,
               eyes: np.ndarray) -> Subject:
     left, right = points[FACE_RIGHT], points[FACE_LEFT]
+    bx, by, bw, bh = face_box
     face_w = float(np.linalg.norm(right - left))
     face_cx = float((left[0] + right[0]) / 2)
     return Subject(
         rgb=rgb, alpha=alpha, crown_y=crown_of(alpha, face_cx, face_w, float(eyes[1])),
         chin_y=float(points[CHIN, 1]), eye_y=float(eyes[1]), eye_x=float(eyes[0]), face_cx=face_cx,
-        face_width=face_w, face_box=tuple(float(v) for v in face_box), body_bottom=_body_bottom(alpha), roll=roll,
+        face_width=face_w, face_box=(float(bx), float(by), float(bw), float(bh)), body_bottom=_body_bottom(alpha),
+        roll=roll,
     )
 
 
@@ -116,14 +120,15 @@ def align_roll(s: Subject, points: np.ndarray | None = None,
     if abs(s.roll) < min_degrees:
         return s, points
     h, w = s.alpha.shape
-    m = cv2.getRotationMatrix2D((s.eye_x, s.eye_y), s.roll, 1.0)
+    m: np.ndarray = cv2.getRotationMatrix2D((s.eye_x, s.eye_y), s.roll, 1.0)
     corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ m.T
     x0, y0 = np.floor(corners.min(axis=0)).astype(int)
     x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
     m[:, 2] -= (x0, y0)
     size = (int(x1 - x0), int(y1 - y0))
     rgb = cv2.warpAffine(s.rgb, m, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    alpha = cv2.warpAffine(s.alpha, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    alpha = cv2.warpAffine(s.alpha, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                           borderValue=(0,))
 
     def move(p: np.ndarray) -> np.ndarray:
         return np.c_[p[:, :2], np.ones(len(p))] @ m.T
@@ -170,6 +175,10 @@ def _mid(lo: float | None, hi: float | None) -> float | None:
     return (lo + hi) / 2
 
 
+@overload
+def _shrink(lo: float, hi: float, m: float) -> tuple[float, float]: ...
+@overload
+def _shrink(lo: float | None, hi: float | None, m: float) -> tuple[float | None, float | None]: ...
 def _shrink(lo: float | None, hi: float | None, m: float) -> tuple[float | None, float | None]:
     """A window less a safety margin each side (at most a fifth of its width): the re-check
     measures the output afresh (its own segmentation of the new image), and a placement on the
@@ -219,7 +228,8 @@ def place_for_windows(s: Subject, width: int, height: int, win: Windows, steps: 
     h_lo, h_hi = win.head
     h_mid, h_span = (h_lo + h_hi) / 2, max(1.0, h_hi - h_lo)
     f_mid = _mid(*win.face_width)
-    f_span = max(1.0, (win.face_width[1] - win.face_width[0]) if None not in win.face_width else h_span / 2)
+    f_lo, f_hi = win.face_width
+    f_span = max(1.0, (f_hi - f_lo) if f_lo is not None and f_hi is not None else h_span / 2)
     e_lo, e_hi = win.eyes_above_bottom
     e_mid = _mid(e_lo, e_hi)
     e_span = max(1.0, (e_hi - e_lo) if e_lo is not None and e_hi is not None else h_span)
@@ -257,6 +267,7 @@ def place_for_windows(s: Subject, width: int, height: int, win: Windows, steps: 
         cost += 100.0 * (violation / h_span) ** 2
         if best is None or cost < best[0]:
             best = (cost, float(k), float(ty))
+    assert best is not None, "np.linspace gives at least one candidate scale (steps >= 1)"
     _, k, ty = best
     return Placement(k, width / 2 - k * s.face_cx, ty, width, height)
 
@@ -308,8 +319,8 @@ def render(s: Subject, p: Placement) -> np.ndarray:
     sx1, sy1 = sx0 + p.width / p.scale, sy0 + p.height / p.scale
     ix0, iy0 = max(0, int(math.floor(sx0)) - 1), max(0, int(math.floor(sy0)) - 1)
     ix1, iy1 = min(w, int(math.ceil(sx1)) + 1), min(h, int(math.ceil(sy1)) + 1)
-    out_rgb = np.zeros((p.height, p.width, 3), np.uint8)
-    out_a = np.zeros((p.height, p.width), np.float32)
+    out_rgb: np.ndarray = np.zeros((p.height, p.width, 3), np.uint8)
+    out_a: np.ndarray = np.zeros((p.height, p.width), np.float32)
     if ix1 <= ix0 or iy1 <= iy0:
         return np.dstack([out_rgb, out_a.astype(np.uint8)])
     rgb = s.rgb[iy0:iy1, ix0:ix1]
@@ -321,14 +332,14 @@ def render(s: Subject, p: Placement) -> np.ndarray:
         kx, ky = small[0] / (ix1 - ix0), small[1] / (iy1 - iy0)
         rgb = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA)
         alpha = cv2.resize(alpha, small, interpolation=cv2.INTER_AREA)
-        m = np.float32([[k / kx, 0, p.tx + k * ix0], [0, k / ky, p.ty + k * iy0]])
+        m = np.array([[k / kx, 0, p.tx + k * ix0], [0, k / ky, p.ty + k * iy0]], np.float32)
         interp = cv2.INTER_LINEAR
     else:
-        m = np.float32([[k, 0, p.tx + k * ix0], [0, k, p.ty + k * iy0]])
+        m = np.array([[k, 0, p.tx + k * ix0], [0, k, p.ty + k * iy0]], np.float32)
         interp = cv2.INTER_CUBIC
     out_rgb = cv2.warpAffine(rgb, m, (p.width, p.height), flags=interp, borderMode=cv2.BORDER_REPLICATE)
     out_a = cv2.warpAffine(alpha, m, (p.width, p.height), flags=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=(0,))
     a8 = np.clip(out_a * 255 + 0.5, 0, 255).astype(np.uint8)
     return np.dstack([out_rgb, a8])
 

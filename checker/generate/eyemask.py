@@ -57,10 +57,11 @@ def rotate(photo: Photo, degrees: int) -> Photo:
     """The photo turned clockwise by a multiple of 90 degrees (lossless)."""
     k = -(degrees // 90) % 4  # np.rot90 turns counter-clockwise
 
-    def turn(x: np.ndarray | None) -> np.ndarray | None:
-        return None if x is None else np.ascontiguousarray(np.rot90(x, k))
+    def turn(x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.rot90(x, k))
 
-    return replace(photo, rgb=turn(photo.rgb), alpha=turn(photo.alpha), straight=turn(photo.straight))
+    return replace(photo, rgb=turn(photo.rgb), alpha=None if photo.alpha is None else turn(photo.alpha),
+                   straight=None if photo.straight is None else turn(photo.straight))
 
 
 # Body-pose landmarks (mediapipe BlazePose): eyes and mouth corners.

@@ -175,6 +175,7 @@ def qr_image(data: str, size: int) -> np.ndarray:
     """A size x size RGB QR code, black on white, every module the same whole number of pixels
     (nearest-neighbour scaling to an arbitrary size makes uneven modules), quiet zone included."""
     import qrcode
+    import qrcode.exceptions
 
     code = qrcode.QRCode(border=QR_BORDER, error_correction=qrcode.constants.ERROR_CORRECT_M)
     try:

@@ -95,6 +95,11 @@ def _open(path: str, index: int = 0, size: int = 24) -> ImageFont.FreeTypeFont |
         return None
 
 
+def _font_name(f: ImageFont.FreeTypeFont) -> str:
+    """Family and style, e.g. "Noto Sans CJK SC Regular" (FreeType may know neither)."""
+    return " ".join(part for part in f.getname() if part)
+
+
 def _best_face(path: str) -> tuple[int, ImageFont.FreeTypeFont] | None:
     """For a .ttc collection prefer the Simplified Chinese face (Noto's order is JP, KR, SC, TC, ...)."""
     first = _open(path)
@@ -106,7 +111,8 @@ def _best_face(path: str) -> tuple[int, ImageFont.FreeTypeFont] | None:
         f = _open(path, i)
         if f is None:
             break
-        if " SC" in f.getname()[0] or f.getname()[0].endswith("SC"):
+        family = f.getname()[0] or ""
+        if " SC" in family or family.endswith("SC"):
             return i, f
     return 0, first
 
@@ -126,15 +132,15 @@ def font_choice() -> FontChoice:
             continue
         index, f = found
         if not _covers(f, CJK_PROBE):
-            return FontChoice(path, index, True, " ".join(f.getname()))
+            return FontChoice(path, index, True, _font_name(f))
         if path == env:  # an explicitly chosen Latin font is honoured, just flagged as not CJK
-            return FontChoice(path, index, False, " ".join(f.getname()))
+            return FontChoice(path, index, False, _font_name(f))
     log.warning("no CJK font found (install fonts-noto-cjk or fonts-wqy-microhei, or set %s): "
                 "Chinese label and watermark text will draw as boxes", FONT_ENV)
-    for path in [*LATIN_FONTS, _matplotlib_dejavu()]:
-        if path and os.path.isfile(path) and _open(path) is not None:
-            f = _open(path)
-            return FontChoice(path, 0, False, " ".join(f.getname()))  # type: ignore[union-attr]
+    for fallback in [*LATIN_FONTS, _matplotlib_dejavu()]:
+        latin = _open(fallback) if fallback and os.path.isfile(fallback) else None
+        if latin is not None:
+            return FontChoice(fallback, 0, False, _font_name(latin))
     return FontChoice(None, 0, False, "Pillow default")
 
 
@@ -146,6 +152,8 @@ def get_font(size: int) -> ImageFont.FreeTypeFont:
         f = _open(c.path, c.index, size)
         if f is not None:
             return f
+    # Pillow's own font: a FreeTypeFont whenever Pillow has FreeType (its wheels always do); the
+    # stubs also allow the bitmap ImageFont of a build without it.
     return ImageFont.load_default(size)  # type: ignore[return-value]
 
 
@@ -185,7 +193,7 @@ def _text_mask(text: str, size: int, stroke: int = 0) -> tuple[np.ndarray, np.nd
     font = get_font(size)
     probe = ImageDraw.Draw(Image.new("L", (1, 1)))
     x0, y0, x1, y1 = probe.textbbox((0, 0), text, font=font, stroke_width=stroke)
-    frame = (max(1, x1 - x0), max(1, y1 - y0))
+    frame = (max(1, int(x1 - x0)), max(1, int(y1 - y0)))  # ints already: the stubs say float
     plain = Image.new("L", frame, 0)
     ImageDraw.Draw(plain).text((-x0, -y0), text, font=font, fill=255)
     if not stroke:
@@ -195,7 +203,7 @@ def _text_mask(text: str, size: int, stroke: int = 0) -> tuple[np.ndarray, np.nd
     return np.asarray(plain), np.asarray(grown)
 
 
-def _tiled(mask: np.ndarray, space: int, shape: tuple[int, int], angle: float) -> np.ndarray:
+def _tiled(mask: np.ndarray, space: int, shape: tuple[int, ...], angle: float) -> np.ndarray:
     """``mask`` repeated with ``space`` px between copies, every other row shifted by half a copy
     (a brick pattern, so the words do not line up in columns), rotated by ``angle`` degrees
     counter-clockwise about the photo's centre, cropped to ``shape``. Float32 in 0-1."""
@@ -209,9 +217,9 @@ def _tiled(mask: np.ndarray, space: int, shape: tuple[int, int], angle: float) -
     reps = (side // pair.shape[0] + 1, side // pair.shape[1] + 1)
     big = np.tile(pair, reps)
     cy, cx = big.shape[0] / 2, big.shape[1] / 2
-    m = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
+    m: np.ndarray = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
     m[:, 2] += (w / 2 - cx, h / 2 - cy)
-    out = cv2.warpAffine(big, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+    out = cv2.warpAffine(big, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(0,))
     return out.astype(np.float32) * (1.0 / 255.0)
 
 
@@ -276,7 +284,7 @@ def fit_text(text: str, width: int, height: int) -> TextFit:
     def extent(t: str, s: int) -> tuple[int, int]:
         x0, y0, x1, y1 = probe.textbbox((0, 0), t, font=get_font(s))
         asc, desc = get_font(s).getmetrics()
-        return x1 - x0, max(y1 - y0, asc + desc)
+        return int(x1 - x0), max(int(y1 - y0), asc + desc)  # ints already: the stubs say float
 
     size = max(1, int(height * 0.7))
     while size > LABEL_MIN_FONT:

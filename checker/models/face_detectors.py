@@ -289,7 +289,7 @@ class RetinaFaceDetector:
         tensor, scale = retinaface_input(_as_rgb(rgb), self.MAX_SIDE, self._fixed)
         outputs = self._sess.run(None, {self._input: tensor})  # InferenceSession.run is thread-safe
         loc, conf, landms = _retinaface_outputs(outputs)
-        return retinaface_decode(loc, conf, landms, tensor.shape[2:], scale=scale,
+        return retinaface_decode(loc, conf, landms, (tensor.shape[2], tensor.shape[3]), scale=scale,
                                  score_threshold=self.SCORE_THRESHOLD, nms_threshold=self.NMS_THRESHOLD)
 
 
@@ -422,7 +422,7 @@ def _facepp_faces(answer: dict[str, Any], scale: float) -> list[FaceBox]:
         raise _remote_error("Face++ answered without a faces list")
     faces = []
     for item in faces_json:
-        rect = item.get("face_rectangle") if isinstance(item, dict) else None
+        rect: Any = item.get("face_rectangle") if isinstance(item, dict) else None  # JSON: checked below
         try:
             left, top, width, height = (float(rect[k]) for k in ("left", "top", "width", "height"))
         except (TypeError, KeyError, ValueError) as exc:

@@ -470,8 +470,9 @@ def pull(name: str, *, dest: Path | None = None, allow_unpinned: bool = False, t
         raise CheckerError("MODEL_UNAVAILABLE", f"could not fetch {entry.source}: {exc}") from exc
 
 
-def onnx_session(name: str):
-    """One onnxruntime session per model file per process (CPU)."""
+def onnx_session(name: str) -> Any:
+    """One onnxruntime session per model file per process (CPU): an ``onnxruntime.InferenceSession``
+    (typed Any: onnxruntime ships no type information)."""
     path = locate(name)
     key = str(path)
     with _LOCK:

@@ -163,7 +163,7 @@ def _check_channels_last(layer: str, cfg: dict[str, Any]) -> None:
 def _image(layer: str, x: _Tensor) -> tuple[int, int, int]:
     if len(x.shape) != 3:
         raise UnsupportedLayer(f"layer {layer!r} needs an image input, got shape {x.shape}")
-    return x.shape  # type: ignore[return-value]
+    return x.shape
 
 
 def _conv(b: _Builder, layer: str, cfg: dict[str, Any], x: _Tensor, depthwise: bool) -> _Tensor:

@@ -10,6 +10,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _solutions():
+def _solutions() -> Any:  # mediapipe ships no type information
     import mediapipe as mp  # heavy: imported when the first model is built, never at import time
 
     return mp.solutions

@@ -14,6 +14,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from http.client import HTTPMessage
+from typing import IO
 
 MAX_URL_LENGTH = 512  # seed 002: image_url at most 512 characters
 
@@ -60,7 +62,7 @@ def check_url(url: str, policy: Policy) -> None:
     except (socket.gaierror, UnicodeError) as exc:
         raise URLRefused(f"the host {parts.hostname!r} cannot be resolved") from exc
     for info in infos:
-        addr = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        addr = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         if not addr.is_global or addr.is_multicast:
             raise URLRefused(f"{parts.hostname} resolves to {addr}, a private or reserved address")
 
@@ -69,7 +71,8 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001 - urllib's signature
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage,
+                         newurl: str) -> urllib.request.Request | None:
         try:
             check_url(newurl, self.policy)
         except URLRefused as exc:
