@@ -4,6 +4,7 @@ thinning and sharpening. A factor of 0 leaves the photo exactly as it was."""
 from __future__ import annotations
 
 import math
+from typing import overload
 
 import cv2
 import numpy as np
@@ -43,6 +44,12 @@ def _factor(name: str, value: float) -> float:
     return v
 
 
+@overload
+def apply_beauty(rgb: np.ndarray, mesh: np.ndarray, *, bright: float = 0.0, smooth: float = 0.0, thin: float = 0.0,
+                 sharp: float = 0.0, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def apply_beauty(rgb: np.ndarray, mesh: np.ndarray, *, bright: float = 0.0, smooth: float = 0.0, thin: float = 0.0,
+                 sharp: float = 0.0, alpha: None = None) -> tuple[np.ndarray, None]: ...
 def apply_beauty(rgb: np.ndarray, mesh: np.ndarray, *, bright: float = 0.0, smooth: float = 0.0, thin: float = 0.0,
                  sharp: float = 0.0, alpha: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Apply the options whose factor is above 0, in the order bright, smooth, thin, sharp.
