@@ -11,14 +11,22 @@ from __future__ import annotations
 
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import CheckerError
 from .imaging import Limits, Photo, decode_base64, load_photo
 from .specs import Spec, list_specs, load_spec
 
-__all__ = ["CheckerError", "FixOptions", "Photo", "Spec", "check", "fix", "idphoto", "layout", "list_specs",
-           "load_photo", "load_spec", "read_photo"]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from .generate.filesize import SizedImage
+    from .verbs import Cropped, Cutout
+
+__all__ = ["CheckerError", "FixOptions", "Photo", "Spec", "add_background", "check", "crop", "encode", "fix",
+           "fix_params", "idphoto", "layout", "list_specs", "load_photo", "load_spec", "matting", "read_photo",
+           "set_kb", "threshold_names", "warm_up"]
 
 ImageInput = str | bytes | PathLike[str] | Photo
 
@@ -92,6 +100,90 @@ def layout(image: ImageInput, **kw: Any) -> Any:
     from .generate.layout import layout_sheet
 
     return layout_sheet(read_photo(image).rgb, **kw)
+
+
+def matting(image: ImageInput, *, model: str | None = None) -> Cutout:
+    """The person cut out of a photo: a Cutout with ``image`` (H x W x 4 uint8, straight alpha, the
+    photo's resolution) and ``model``, the matting that ran (HivisionIDPhotos' ``human_matting_model``
+    names; the embedded one by default). Raises INVALID_ARGUMENT for an unknown name and
+    MODEL_UNAVAILABLE for a model whose weights are missing."""
+    from .verbs import matting as run
+
+    return run(read_photo(image), model)
+
+
+def crop(image: ImageInput, spec: int | str | Spec | None = None, *, width: int | None = None,
+         height: int | None = None, align: bool = True, face_detect_model: str | None = None,
+         matting_model: str | None = None, head_measure_ratio: float = 0.2, head_height_ratio: float = 0.45,
+         top_distance_min: float = 0.10, top_distance_max: float = 0.12) -> Cropped:
+    """Frame a photo: to a spec's geometry (head height, eye line, crown gap at the middle of its
+    windows, at the spec's pixel size or ``width`` x ``height``), or without a spec to ``width`` x
+    ``height`` by HivisionIDPhotos' ratios (as /idphoto_crop). The photo's own pixels are kept, background
+    included; a transparent cut-out keeps its alpha. Scaled uniformly, never stretched: where the
+    frame reaches beyond the photo the result is transparent. ``align`` levels the eyes first.
+    Returns a Cropped (``image`` RGBA, ``width``, ``height``, ``dpi``, ``scale``)."""
+    from .verbs import crop as run
+
+    the_spec = spec if isinstance(spec, Spec) or spec is None else load_spec(spec)
+    return run(read_photo(image), the_spec, width=width, height=height, align=align,
+               face_detect_model=face_detect_model, matting_model=matting_model,
+               head_measure_ratio=head_measure_ratio, head_height_ratio=head_height_ratio,
+               top_distance_min=top_distance_min, top_distance_max=top_distance_max)
+
+
+def set_kb(image: ImageInput, kb: int, *, dpi: float | None = None, format: str | None = None,
+           allow_resize: bool = True) -> SizedImage:
+    """Re-encode a photo to exactly ``kb`` KB (1 KB = 1024 bytes), as HivisionIDPhotos' /set_kb: the
+    highest quality that fits, then padding the decoders skip; the pixels shrink only when even the
+    lowest quality is too large and ``allow_resize``. ``format``: JPEG (default) or PNG; ``dpi``:
+    the photo's own, else 300. Returns a SizedImage (``data``, ``format``, ``quality``, ``padding``,
+    ``resized``, ``width``, ``height``, ``dpi``); FILE_SIZE_UNREACHABLE when the size cannot be made."""
+    from .verbs import set_kb as run
+
+    return run(read_photo(image), kb, dpi=dpi, format=format, allow_resize=allow_resize)
+
+
+def encode(image: npt.NDArray[np.uint8], *, format: str | None = None, dpi: float = 300, quality: int = 95) -> bytes:
+    """Encode H x W x 3 (RGB) or H x W x 4 (RGBA) uint8 pixels with the DPI written into the file.
+    ``format``: JPEG or PNG; by default RGB is JPEG at ``quality`` and RGBA is PNG."""
+    from .verbs import encode as run
+
+    return run(image, format=format, dpi=dpi, quality=quality)
+
+
+def add_background(image: npt.NDArray[np.uint8], color: str, *, render: int = 0,
+                   color2: str | None = None) -> npt.NDArray[np.uint8]:
+    """Put a transparent cut-out (H x W x 4 uint8) in front of ``color`` (hex or a name): solid
+    (``render`` 0), top-to-bottom gradient to ``color2`` or white (1), or centre gradient (2).
+    Returns RGB uint8."""
+    from .verbs import add_background as run
+
+    return run(image, color, render=render, color2=color2)
+
+
+def warm_up() -> None:
+    """Load the models a check needs now instead of on the first photo (each process loads each
+    model once and keeps it)."""
+    from .models import warm_up as load
+
+    load()
+
+
+def threshold_names() -> list[str]:
+    """Every override name :func:`check` understands: the rules' threshold parameters, the pixel
+    frame (``width_px``, ``height_px``) and ``face_center``, which id-photo-verify lists but says
+    has no effect."""
+    from .rules import param_names
+
+    return sorted({*param_names(), "width_px", "height_px", "face_center"})
+
+
+def fix_params() -> list[str]:
+    """Every parameter name :func:`fix` understands as a keyword: the generation options
+    (PicWish names and their aliases) and the check's thresholds."""
+    from .autofix import known_params
+
+    return sorted(set(known_params()) | set(threshold_names()))
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,9 @@
-"""The ``idphoto`` command line; it uses only the public API in :mod:`checker`."""
+"""The ``idphoto`` command line; it uses only the public API in :mod:`checker`.
+
+Photos are read from files or ``-`` (stdin) and written to files or ``-`` (stdout); an output's
+format follows its extension (.png, .jpg/.jpeg) or ``--format``. Messages go to stderr whenever
+stdout carries a photo or a report.
+"""
 
 from __future__ import annotations
 
@@ -9,109 +14,36 @@ from typing import Any
 import click
 
 import checker
+from checker.cli_check import check, render_table
+from checker.cli_common import (
+    FORMAT_CHOICE,
+    IMAGE_SUFFIXES,
+    STDIO,
+    fail,
+    output_format,
+    parse_params,
+    read_input,
+    say,
+    shown,
+    write_output,
+)
+from checker.cli_edit import crop_cmd, encoded, matting_cmd, set_kb_cmd
 from checker.cli_keys import keys_group
 from checker.cli_models import models_group
 
-
-def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--param")
-        try:
-            params[key] = json.loads(value)  # numbers and lists as JSON, anything else as text
-        except json.JSONDecodeError:
-            params[key] = value
-    return params
+__all__ = ["main", "render_table"]
 
 
-def _expected_text(exp: dict[str, Any] | None) -> str:
-    if not exp:
-        return ""
-    if "one_of" in exp:
-        tol = f" (ΔE≤{exp['tolerance']:g})" if "tolerance" in exp else ""
-        return "one of " + ", ".join(str(v) for v in exp["one_of"]) + tol
-    if "equals" in exp:
-        return "= " + "x".join(str(v) for v in exp["equals"] if v is not None)
-    lo, hi = exp.get("min"), exp.get("max")
-    if lo is not None and hi is not None:
-        return f"{lo:g} .. {hi:g}"
-    return f">= {lo:g}" if lo is not None else f"<= {hi:g}"
-
-
-def _value_text(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, list):
-        return "x".join(str(v) for v in value)
-    return "" if value is None else str(value)
-
-
-def render_table(report: dict[str, Any], lang: str = "en") -> str:
-    """A readable verdict table for one check report."""
-    failures = {f["check"]: f for f in report["failures"]}
-    skipped = {n["check_param"]: n for n in report["not_check_result"]}
-    rows = []
-    for check, verdict in report["result"].items():
-        if check in ("name", "spec_id"):
-            continue
-        if check in skipped:
-            status, note = "N/A", skipped[check]["param_message" + ("_zh" if lang == "zh" else "")]
-        elif verdict == 1:
-            status, note = "PASS", ""
-        else:
-            status, note = "FAIL", failures.get(check, {}).get("message" + ("_zh" if lang == "zh" else ""), "")
-        rows.append((status, check, _value_text(report["value_dict"].get(check)),
-                     _expected_text(report.get("expected", {}).get(check)), note))
-    order = {"FAIL": 0, "N/A": 1, "PASS": 2}
-    rows.sort(key=lambda r: (order[r[0]], r[1]))
-    widths = [max(len(r[i]) for r in rows + [("STATUS", "CHECK", "VALUE", "EXPECTED", "")]) for i in range(4)]
-    head = ("STATUS", "CHECK", "VALUE", "EXPECTED", "NOTE")
-    lines = ["  ".join(c.ljust(w) for c, w in zip(head[:4], widths, strict=True)) + "  " + head[4]]
-    for r in rows:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
-    verdict = "PASS" if report["check_result"] == 1 else "FAIL"
-    n_fail = sum(1 for r in rows if r[0] != "PASS")
-    title = f"{report['name']} ({report['spec_id']}): {verdict}"
-    if n_fail:
-        title += f", {n_fail} of {len(rows)} checks not passed"
-    return title + "\n\n" + "\n".join(lines)
+def fix_param_names() -> list[str]:
+    """The names ``fix`` and ``batch`` accept in --param: the generation options and the check's
+    thresholds, from the library's declared parameter table."""
+    return checker.fix_params()
 
 
 @click.group()
 @click.version_option(package_name="idphoto-checker")
 def main() -> None:
     """ID-photo compliance: check photos against document specs."""
-
-
-@main.command()
-@click.argument("photo", type=click.Path(dir_okay=False))
-@click.option("--spec", "spec", required=True, help="Spec id or slug (see `idphoto specs`).")
-@click.option("--json", "as_json", is_flag=True, help="Print the full JSON report.")
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="A seed 004 threshold override, e.g. --param eyes_close=30 (repeatable).")
-@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
-def check(photo: str, spec: str, as_json: bool, params: tuple[str, ...], lang: str) -> None:
-    """Check PHOTO against a spec. Exit status: 0 pass, 1 fail, 2 error."""
-    try:
-        with open(photo, "rb") as fh:
-            data = fh.read()
-        report = checker.check(data, spec, **_parse_params(params))
-    except checker.CheckerError as exc:
-        _fail(exc.status, exc.message, as_json)
-    except OSError as exc:
-        _fail("FILE_NOT_READABLE", f"{photo}: {exc.strerror or exc}", as_json)
-    click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else render_table(report, lang))
-    sys.exit(0 if report["check_result"] == 1 else 1)
-
-
-def _fail(status: str, message: str, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps({"status": status, "message": message}, ensure_ascii=False))
-    else:
-        click.echo(f"error: {status}: {message}", err=True)
-    sys.exit(2)
 
 
 @main.command()
@@ -159,18 +91,13 @@ def _size(text: str | None, what: str) -> tuple[float, float] | None:
     return w, h
 
 
-def _write(path: str, data: bytes) -> None:
-    with open(path, "wb") as fh:
-        fh.write(data)
-
-
 def _sheet_path(out: str) -> str:
     stem, dot, ext = out.rpartition(".")
-    return f"{stem}_sheet.jpg" if dot else f"{out}_sheet.jpg"
+    return f"{stem}_sheet.jpg" if dot and "/" not in ext else f"{out}_sheet.jpg"
 
 
 def _fix_params(bg: str | None, layout: str | None, params: tuple[str, ...]) -> dict[str, Any]:
-    extra = _parse_params(params)
+    extra = parse_params(params, fix_param_names, "parameter")
     if bg:
         extra.setdefault("bg_color", bg)
     if layout:
@@ -180,64 +107,86 @@ def _fix_params(bg: str | None, layout: str | None, params: tuple[str, ...]) -> 
 
 
 @main.command()
-@click.argument("photo", type=click.Path(dir_okay=False))
+@click.argument("photo")
 @click.option("--spec", "spec", required=True, help="Spec id or slug.")
-@click.option("-o", "--out", "out", required=True, type=click.Path(dir_okay=False), help="Where to write the photo.")
+@click.option("-o", "--out", "out", required=True,
+              help="Where to write the photo: .jpg/.jpeg or .png, or - for stdout (then --format, default: the "
+                   "spec's format).")
+@click.option("--format", "fmt", type=FORMAT_CHOICE, default=None, help="Output format for stdout (or a name "
+              "without an extension).")
 @click.option("--layout", type=click.Choice(["5inch", "6inch", "a4"]), default=None,
-              help="Also write a print sheet (next to OUT, *_sheet.jpg).")
+              help="Also write a print sheet (JPEG; next to OUT as *_sheet.jpg, or --sheet-out).")
+@click.option("--sheet-out", default=None, help="Where to write the print sheet (.jpg/.jpeg, or - for stdout).")
 @click.option("--bg", default=None, help="Background colour (name or hex); default: the spec's.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="A seed 002 option (auto_smooth=1, max_file_size=40960, ...) or seed 004 threshold.")
+              help="A PicWish-style option (auto_smooth=1, max_file_size=40960, ...) or a check threshold; unknown "
+                   "names are refused.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result (reports included) as JSON.")
-def fix(photo: str, spec: str, out: str, layout: str | None, bg: str | None, params: tuple[str, ...],
-        as_json: bool) -> None:
-    """Make PHOTO comply with a spec: check, generate, check again. Exit 0 when the result passes,
-    1 when something is left (listed as unfixable), 2 on error."""
+def fix(photo: str, spec: str, out: str, fmt: str | None, layout: str | None, sheet_out: str | None, bg: str | None,
+        params: tuple[str, ...], as_json: bool) -> None:
+    """Make PHOTO (- for stdin) comply with a spec: check, generate, check again.
+
+    Exit status: 0 the result passes; 1 something is left (listed as unfixable); 2 an error
+    (unreadable photo, no face, unknown spec, misspelt --param, ...)."""
+    extra = _fix_params(bg, layout, params)
+    if sheet_out and not layout:
+        raise click.UsageError("--sheet-out needs --layout")
+    sheet_path = (sheet_out or (None if out == STDIO else _sheet_path(out))) if layout else None
+    if layout and sheet_path is None:
+        raise click.UsageError("with -o - give --sheet-out for the print sheet")
+    if STDIO in (out, sheet_path) and as_json:
+        raise click.UsageError("--json and a photo cannot both go to stdout")
+    if out == sheet_path == STDIO:
+        raise click.UsageError("the photo and the sheet cannot both go to stdout")
+    if sheet_path and output_format(sheet_path, None, "JPEG", option="--sheet-out") != "JPEG":
+        raise click.BadParameter("the print sheet is a JPEG: name it .jpg or .jpeg", param_hint="--sheet-out")
+    asked = output_format(out, fmt or extra.pop("format", None), None)
+    if asked:
+        extra["format"] = asked
     try:
-        with open(photo, "rb") as fh:
-            result = checker.fix(fh.read(), spec, **_fix_params(bg, layout, params))
+        result = checker.fix(read_input(photo), spec, **extra)
+        write_output(out, result.photo)
+        if sheet_path and result.sheet is not None:
+            write_output(sheet_path, result.sheet)
     except checker.CheckerError as exc:
-        _fail(exc.status, exc.message, as_json)
-    except OSError as exc:
-        _fail("FILE_NOT_READABLE", f"{photo}: {exc.strerror or exc}", as_json)
-    _write(out, result.photo)
-    sheet_path = None
-    if result.sheet is not None:
-        sheet_path = _sheet_path(out)
-        _write(sheet_path, result.sheet)
+        fail(exc.status, exc.message, as_json)
+    to_stderr = STDIO in (out, sheet_path)
     if as_json:
         click.echo(json.dumps({
-            "passed": result.passed, "photo": out, "sheet": sheet_path, "format": result.format,
-            "size_px": list(result.size_px), "dpi": result.dpi, "bytes": len(result.photo),
+            "passed": result.passed, "photo": out, "sheet": sheet_path if result.sheet is not None else None,
+            "format": result.format, "size_px": list(result.size_px), "dpi": result.dpi, "bytes": len(result.photo),
             "background": result.background, "fixed": result.fixed, "unfixable": result.unfixable,
             "before": result.before, "after": result.after, "timings_ms": result.timings_ms,
         }, ensure_ascii=False, indent=2))
     else:
         w, h = result.size_px
-        click.echo(f"wrote {out}: {w}x{h} px, {result.dpi} dpi, {result.format}, {len(result.photo) / 1024:.1f} KB,"
-                   f" background #{result.background}")
-        if sheet_path:
-            click.echo(f"wrote {sheet_path}: {result.sheet_info['copies']} copies on {layout}")
+        lines = [f"wrote {shown(out)}: {w}x{h} px, {result.dpi} dpi, {result.format},"
+                 f" {len(result.photo) / 1024:.1f} KB, background #{result.background}"]
+        if sheet_path and result.sheet is not None:
+            lines.append(f"wrote {shown(sheet_path)}: {result.sheet_info['copies']} copies on {layout}")
         if result.fixed:
-            click.echo("fixed: " + ", ".join(result.fixed))
-        click.echo("")
-        click.echo(render_table(result.after))
+            lines.append("fixed: " + ", ".join(result.fixed))
+        lines += ["", render_table(result.after)]
         if result.unfixable:
-            click.echo("\nnot fixed:")
+            lines.append("\nnot fixed:")
             for item in result.unfixable:
                 why = "" if item["repairable"] else " (generation cannot change this)"
-                click.echo(f"  {item['check']}: {item['message']}{why}")
+                lines.append(f"  {item['check']}: {item['message']}{why}")
+        say("\n".join(lines), quiet_stdout=to_stderr)
     sys.exit(0 if result.passed else 1)
 
 
 @main.command()
-@click.argument("photo", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", "out", required=True, type=click.Path(dir_okay=False),
-              help="The standard photo (PNG, transparent unless --bg).")
+@click.argument("photo")
+@click.option("-o", "--out", "out", required=True,
+              help="The standard photo: .png (transparent unless --bg) or .jpg/.jpeg, or - for stdout (then "
+                   "--format, default png).")
+@click.option("--format", "fmt", type=FORMAT_CHOICE, default=None, help="Output format for stdout (or a name "
+              "without an extension).")
 @click.option("--width", default=295, show_default=True, type=int)
 @click.option("--height", default=413, show_default=True, type=int)
-@click.option("--hd-out", default=None, type=click.Path(dir_okay=False), help="Also write the HD photo here.")
-@click.option("--bg", default=None, help="Put this background colour behind the person.")
+@click.option("--hd-out", default=None, help="Also write the HD photo here (.png, .jpg/.jpeg or -).")
+@click.option("--bg", default=None, help="Put this background colour behind the person (a JPEG without it: white).")
 @click.option("--render", default=0, show_default=True, type=click.IntRange(0, 2),
               help="0 solid, 1 top-to-bottom gradient, 2 centre gradient.")
 @click.option("--matting", "matting_model", default=None, help="Matting model (default: embedded).")
@@ -248,35 +197,39 @@ def fix(photo: str, spec: str, out: str, layout: str | None, bg: str | None, par
 @click.option("--head-height-ratio", default=0.45, show_default=True, type=float)
 @click.option("--top-distance-min", default=0.10, show_default=True, type=float)
 @click.option("--top-distance-max", default=0.12, show_default=True, type=float)
-def generate(photo: str, out: str, width: int, height: int, hd_out: str | None, bg: str | None, render: int,
-             matting_model: str | None, face_detect_model: str | None, no_align: bool, dpi: int,
+def generate(photo: str, out: str, fmt: str | None, width: int, height: int, hd_out: str | None, bg: str | None,
+             render: int, matting_model: str | None, face_detect_model: str | None, no_align: bool, dpi: int,
              head_measure_ratio: float, head_height_ratio: float, top_distance_min: float,
              top_distance_max: float) -> None:
-    """Seed 000's ID photo from PHOTO: cut out and framed by the Hivision ratios."""
-    from checker.generate import background, filesize
-
+    """HivisionIDPhotos' ID photo from PHOTO (- for stdin): cut out and framed by its ratios.
+    Exit status 0 when written, 2 on error."""
+    if out == hd_out == STDIO:
+        raise click.UsageError("the standard and the HD photo cannot both go to stdout")
+    targets = [(out, output_format(out, fmt, "PNG") or "PNG")]
+    if hd_out:
+        targets.append((hd_out, output_format(hd_out, fmt, "PNG", option="--hd-out") or "PNG"))
     try:
-        result = checker.idphoto(photo, width=width, height=height, matting_model=matting_model,
-                                  face_detect_model=face_detect_model, align=not no_align,
-                                  head_measure_ratio=head_measure_ratio, head_height_ratio=head_height_ratio,
-                                  top_distance_min=top_distance_min, top_distance_max=top_distance_max)
-        for path, rgba in ((out, result.standard), (hd_out, result.hd)):
-            if not path:
-                continue
+        result = checker.idphoto(read_input(photo), width=width, height=height, matting_model=matting_model,
+                                 face_detect_model=face_detect_model, align=not no_align,
+                                 head_measure_ratio=head_measure_ratio, head_height_ratio=head_height_ratio,
+                                 top_distance_min=top_distance_min, top_distance_max=top_distance_max)
+        for (path, the_fmt), rgba in zip(targets, (result.standard, result.hd)[: len(targets)], strict=True):
             if bg:
-                rgb = background.compose(rgba, bg, render=render)
-                fmt = "JPEG" if path.lower().endswith((".jpg", ".jpeg")) else "PNG"
-                _write(path, filesize.encode(rgb, dpi=dpi, quality=95, fmt=fmt))
-            else:
-                _write(path, filesize.encode(rgba, dpi=dpi))
+                rgb = checker.add_background(rgba, bg, render=render)
+                write_output(path, checker.encode(rgb, format=the_fmt, dpi=dpi, quality=95))
+            else:  # transparent in a PNG, on white in a JPEG
+                write_output(path, encoded(rgba, the_fmt, dpi, None))
     except checker.CheckerError as exc:
-        _fail(exc.status, exc.message, False)
-    click.echo(f"wrote {out}" + (f" and {hd_out}" if hd_out else ""))
+        fail(exc.status, exc.message)
+    say("wrote " + " and ".join(f"{shown(p)} ({f})" for p, f in targets), quiet_stdout=STDIO in (out, hd_out))
 
 
 @main.command()
-@click.argument("photo", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", "out", required=True, type=click.Path(dir_okay=False))
+@click.argument("photo")
+@click.option("-o", "--out", "out", required=True,
+              help="The sheet: .jpg/.jpeg or .png, or - for stdout (then --format, default jpg).")
+@click.option("--format", "fmt", type=FORMAT_CHOICE, default=None, help="Output format for stdout (or a name "
+              "without an extension).")
 @click.option("--paper", default="6inch", show_default=True, help="5inch, 6inch, a4 or WxH in mm.")
 @click.option("--photo-mm", default=None, help="Printed photo size WxH mm (default: from --dpi and its pixels).")
 @click.option("--dpi", default=300, show_default=True, type=int)
@@ -285,27 +238,24 @@ def generate(photo: str, out: str, width: int, height: int, hd_out: str | None, 
 @click.option("--canvas", default=None, help="Sheet colour.")
 @click.option("--qr", default=None, help="Text for a QR code on the sheet.")
 @click.option("--label", default=None, help="Text for the sheet (\\n for new lines).")
-def layout(photo: str, out: str, paper: str, photo_mm: str | None, dpi: int, vertical: bool, crop_marks: bool,
-           canvas: str | None, qr: str | None, label: str | None) -> None:
-    """A print sheet with as many copies of PHOTO as fit."""
-    from checker.generate import filesize
-
+def layout(photo: str, out: str, fmt: str | None, paper: str, photo_mm: str | None, dpi: int, vertical: bool,
+           crop_marks: bool, canvas: str | None, qr: str | None, label: str | None) -> None:
+    """A print sheet with as many copies of PHOTO (- for stdin) as fit. Exit status 0 when written,
+    2 on error."""
     paper_arg: Any = paper.lower()
     if paper_arg not in ("5inch", "6inch", "a4"):
         paper_arg = _size(paper, "--paper")
+    the_fmt = output_format(out, fmt, "JPEG") or "JPEG"
     try:
-        img = checker.read_photo(photo)
+        img = checker.read_photo(read_input(photo))
         mm = _size(photo_mm, "--photo-mm") or (img.width / dpi * 25.4, img.height / dpi * 25.4)
         sheet, info = checker.layout(img, photo_mm=mm, dpi=dpi, paper=paper_arg, vertical=vertical,
                                      crop_marks=crop_marks, canvas_color=canvas, qr_data=qr,
                                      label_text=label.replace("\\n", "\n") if label else None)
-        _write(out, filesize.encode(sheet, dpi=dpi, quality=95))
+        write_output(out, checker.encode(sheet, format=the_fmt, dpi=dpi, quality=95))
     except checker.CheckerError as exc:
-        _fail(exc.status, exc.message, False)
-    click.echo(f"wrote {out}: {info['copies']} copies")
-
-
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+        fail(exc.status, exc.message)
+    say(f"wrote {shown(out)}: {info['copies']} copies ({the_fmt})", quiet_stdout=out == STDIO)
 
 
 def _batch_one(job: tuple[str, str, str, dict[str, Any]]) -> dict[str, Any]:
@@ -315,28 +265,19 @@ def _batch_one(job: tuple[str, str, str, dict[str, Any]]) -> dict[str, Any]:
     stem = os.path.splitext(os.path.basename(src))[0]
     row: dict[str, Any] = {"file": src}
     try:
-        with open(src, "rb") as fh:
-            result = checker.fix(fh.read(), spec, **params)
+        result = checker.fix(read_input(src), spec, **params)
         ext = ".jpg" if result.format == "JPEG" else ".png"
         out = os.path.join(out_dir, stem + ext)
-        _write(out, result.photo)
+        write_output(out, result.photo)
         row.update(status="ok", passed=result.passed, output=out, bytes=len(result.photo), fixed=result.fixed,
                    unfixable=[u["check"] for u in result.unfixable], after=result.after)
         if result.sheet is not None:
             sheet = os.path.join(out_dir, stem + "_sheet.jpg")
-            _write(sheet, result.sheet)
+            write_output(sheet, result.sheet)
             row["sheet"] = sheet
     except checker.CheckerError as exc:
         row.update(status="error", passed=False, error=exc.status, message=exc.message)
-    except OSError as exc:
-        row.update(status="error", passed=False, error="FILE_NOT_READABLE", message=str(exc))
     return row
-
-
-def _warm_worker() -> None:
-    from checker import models
-
-    models.warm_up()
 
 
 @main.command()
@@ -345,28 +286,31 @@ def _warm_worker() -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
 @click.option("--layout", type=click.Choice(["5inch", "6inch", "a4"]), default=None)
 @click.option("--bg", default=None)
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="As for fix; unknown names are refused.")
 @click.option("--workers", default=None, type=int, help="Processes [default: all cores].")
 def batch(src_dir: str, spec: str, out_dir: str, layout: str | None, bg: str | None, params: tuple[str, ...],
           workers: int | None) -> None:
-    """Fix every photo in SRC_DIR for a spec; writes the photos, report.csv and report.json to OUT."""
+    """Fix every photo in SRC_DIR for a spec; writes the photos, report.csv and report.json to OUT.
+
+    Exit status: 0 every photo passes after fixing; 1 some do not or could not be read; 2 a usage
+    error or no photos."""
     import csv
     import multiprocessing
     import os
 
+    extra = _fix_params(bg, layout, params)
     try:
         checker.load_spec(spec)
     except checker.CheckerError as exc:
-        _fail(exc.status, exc.message, False)
-    files = sorted(os.path.join(src_dir, f) for f in os.listdir(src_dir) if f.lower().endswith(_IMAGE_SUFFIXES))
+        fail(exc.status, exc.message)
+    files = sorted(os.path.join(src_dir, f) for f in os.listdir(src_dir) if f.lower().endswith(IMAGE_SUFFIXES))
     if not files:
-        _fail("EMPTY_IMAGE", f"no images in {src_dir}", False)
+        fail("EMPTY_IMAGE", f"no images in {src_dir}")
     os.makedirs(out_dir, exist_ok=True)
-    extra = _fix_params(bg, layout, params)
     jobs = [(f, spec, out_dir, extra) for f in files]
     workers = max(1, min(workers or os.cpu_count() or 1, len(files)))
     rows: list[dict[str, Any]] = []
-    with multiprocessing.get_context("spawn").Pool(workers, initializer=_warm_worker) as pool, \
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=checker.warm_up) as pool, \
             click.progressbar(length=len(jobs), label=f"fixing {len(jobs)} photos on {workers} processes",
                               file=sys.stderr) as bar:
         for row in pool.imap_unordered(_batch_one, jobs):
@@ -388,6 +332,10 @@ def batch(src_dir: str, spec: str, out_dir: str, layout: str | None, bg: str | N
     sys.exit(0 if ok == len(rows) else 1)
 
 
+main.add_command(check, "check")
+main.add_command(matting_cmd, "matting")
+main.add_command(set_kb_cmd, "set-kb")
+main.add_command(crop_cmd, "crop")
 main.add_command(models_group, "models")
 main.add_command(keys_group, "keys")
 

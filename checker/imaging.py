@@ -2,6 +2,10 @@
 
 The format is sniffed from the bytes (never from a file name), limits are enforced on the header
 before any pixel is decoded, EXIF orientation is applied and alpha is flattened for analysis.
+
+HEIC/HEIF (what phones send) is decoded by pillow-heif, registered with Pillow the first time such
+a file arrives; AVIF by Pillow's own plugin. Both are told apart from other ISO media files (MP4
+video, QuickTime, Canon raw) by the brands of their ``ftyp`` box.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import base64
 import binascii
 import io
 import re
+import threading
 import warnings
 from dataclasses import dataclass, field
 
@@ -22,10 +27,18 @@ MAX_BYTES = 15 * 1024 * 1024
 MAX_SIDE = 4096
 MIN_SIDE = 9  # "each side > 8 px"
 
-SUPPORTED_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")
+SUPPORTED_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP", "HEIF", "AVIF")
+
+# ISO base media files (HEIF, AVIF, MP4, ...) start with an ``ftyp`` box: size, "ftyp", a major
+# brand, a minor version, then compatible brands. HEIC is HEIF holding HEVC pictures; mif1/msf1 are
+# the generic HEIF image/sequence brands, AVIF's AV1 pictures come in the same container.
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_GENERIC_HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
+_FTYP_MAX = 256  # more compatible brands than this is not a real ftyp box
 
 # Magic numbers: (offset, bytes, format). Formats we recognise but do not accept come second so that
-# a HEIC upload is told "unsupported format" rather than "not an image".
+# such an upload is told "unsupported format" rather than "not an image".
 _MAGIC: tuple[tuple[int, bytes, str], ...] = (
     (0, b"\xff\xd8\xff", "JPEG"),
     (0, b"\x89PNG\r\n\x1a\n", "PNG"),
@@ -34,10 +47,6 @@ _MAGIC: tuple[tuple[int, bytes, str], ...] = (
     (0, b"GIF89a", "GIF"),
     (0, b"II*\x00", "TIFF"),
     (0, b"MM\x00*", "TIFF"),
-    (4, b"ftypheic", "HEIC"),
-    (4, b"ftypheix", "HEIC"),
-    (4, b"ftypmif1", "HEIF"),
-    (4, b"ftypavif", "AVIF"),
     (0, b"\x00\x00\x01\x00", "ICO"),
     (0, b"8BPS", "PSD"),
     (0, b"\x00\x00\x00\x0cjP  ", "JPEG2000"),
@@ -63,7 +72,7 @@ class Photo:
     """A decoded photo ready for analysis."""
 
     rgb: np.ndarray  # H x W x 3, uint8, orientation applied, alpha flattened onto white
-    format: str  # sniffed from the bytes: JPEG, PNG, BMP, GIF, TIFF, WEBP
+    format: str  # sniffed from the bytes: JPEG, PNG, BMP, GIF, TIFF, WEBP, HEIF (HEIC too), AVIF
     file_size: int  # bytes as received
     dpi: tuple[float, float] | None = None  # from the file's metadata, if it states one
     mode: str = "RGB"  # the file's own pixel mode (RGBA, L, P, CMYK, ...)
@@ -74,7 +83,7 @@ class Photo:
     def rgba(self) -> np.ndarray:
         """H x W x 4 uint8 with straight alpha (opaque when the file has none): for generation
         steps that take a transparent cut-out."""
-        if self.alpha is None:
+        if self.alpha is None or self.straight is None:
             return np.dstack([self.rgb, np.full(self.rgb.shape[:2], 255, np.uint8)])
         return np.dstack([self.straight, self.alpha])
 
@@ -91,10 +100,48 @@ def sniff_format(data: bytes) -> str | None:
     """Name the container format from its magic number, or None when nothing matches."""
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WEBP"
+    if data[4:8] == b"ftyp":
+        return _ftyp_format(data)
     for offset, magic, name in _MAGIC:
         if data[offset : offset + len(magic)] == magic:
             return name
     return None
+
+
+def _ftyp_format(data: bytes) -> str | None:
+    """HEIF or AVIF by the ftyp box's brands (the major brand first); None for other ISO media."""
+    size = int.from_bytes(data[:4], "big")
+    if size < 16 or size > _FTYP_MAX:
+        return None
+    major = data[8:12]
+    compatible = [data[i : i + 4] for i in range(16, min(size, len(data)) - 3, 4)]
+    for brand in (major, *compatible):
+        if brand in _AVIF_BRANDS:
+            return "AVIF"
+        if brand in _HEIF_BRANDS:
+            return "HEIF"
+    return "HEIF" if major in _GENERIC_HEIF_BRANDS else None
+
+
+_heif_lock = threading.Lock()
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    """Teach Pillow HEIF (pillow-heif's plugin) once per process, when the first HEIF file arrives:
+    importing libheif costs start-up time nobody sending JPEGs should pay. Thumbnails, depth and
+    auxiliary images are not read (only the primary picture is checked)."""
+    global _heif_registered
+    with _heif_lock:
+        if _heif_registered:
+            return
+        try:
+            from pillow_heif import register_heif_opener
+        except ImportError as exc:  # a broken install: pillow-heif is a pinned dependency
+            raise CheckerError("INVALID_IMAGE_FORMAT_OR_SIZE", "HEIF images cannot be read here: "
+                               "pillow-heif is not installed") from exc
+        register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+        _heif_registered = True
 
 
 def decode_base64(text: str | bytes, *, max_bytes: int = MAX_BYTES) -> bytes:
@@ -167,6 +214,8 @@ def load_photo(data: bytes, *, limits: Limits | None = None) -> Photo:
 
 
 def _open_header(data: bytes, fmt: str) -> Image.Image:
+    if fmt == "HEIF":
+        _register_heif()
     try:
         # Only the sniffed format's plugin may parse the bytes; Image.open reads the header only.
         return Image.open(io.BytesIO(data), formats=[fmt])

@@ -35,7 +35,7 @@ OPERATORS = ("min", "max", "range", "one_of", "equals")
 _LITERAL = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(px|mm|%|kb|mb|b|deg|°)?\s*$", re.IGNORECASE)
 _FORMAT_ALIASES = {
     "jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "bmp": "BMP", "bitmap": "BMP", "gif": "GIF",
-    "tif": "TIFF", "tiff": "TIFF", "webp": "WEBP",
+    "tif": "TIFF", "tiff": "TIFF", "webp": "WEBP", "heif": "HEIF", "heic": "HEIF", "avif": "AVIF",
 }
 
 
@@ -184,7 +184,7 @@ def _members(values: Any, rule: Rule) -> list[Any]:
         for v in values:
             key = str(v).strip().lower().lstrip(".")
             if key not in _FORMAT_ALIASES:
-                raise ValueError(f"{v!r} is not an image format (jpg, png, bmp, gif, tiff, webp)")
+                raise ValueError(f"{v!r} is not an image format (jpg, png, bmp, gif, tiff, webp, heic, avif)")
             out.append(_FORMAT_ALIASES[key])
         return out
     if rule.normalize == "color":

@@ -56,3 +56,61 @@ def test_specs_lists_and_searches(runner):
     assert "us-passport" in slugs and "uk-passport" in slugs and "schengen-visa" not in slugs
     data = json.loads(runner.invoke(main, ["specs", "--json", "--search", "7601"]).stdout)
     assert [s["slug"] for s in data] == ["china-visa"]
+
+
+def _rows(res) -> list[list[str]]:
+    return [line.split(None, 4) for line in res.stdout.splitlines()[3:]]
+
+
+def test_not_applicable_checks_are_rows_with_their_reason(runner, faces_dir):
+    photo = str(faces_dir / "obama_partial_face.jpg")  # the face runs off the right edge: one shoulder unseen
+    report = json.loads(runner.invoke(main, ["check", photo, "--spec", "1102", "--json"]).stdout)
+    assert [n["check"] for n in report["not_applicable"]] == ["shoulder_equal"]
+    res = runner.invoke(main, ["check", photo, "--spec", "1102"])
+    (na,) = [r for r in _rows(res) if r[0] == "N/A"]
+    assert na[1] == "shoulder_equal" and "not applicable: the image-left shoulder is not visible" in na[-1]
+    # N/A neither passes nor fails: the title counts only judged checks, and names the N/A ones apart.
+    judged = len([k for k in report["result"] if k not in ("name", "spec_id")])
+    not_passed = sum(1 for k, v in report["result"].items() if k not in ("name", "spec_id") and v != 1)
+    title = f"1 Inch (1102): FAIL, {not_passed} of {judged} checks not passed; 1 not applicable"
+    assert res.stdout.splitlines()[0] == title
+    zh = runner.invoke(main, ["check", photo, "--spec", "1102", "--lang", "zh"])
+    assert any(r[0] == "N/A" and r[-1].startswith("不适用") for r in _rows(zh))
+
+
+def test_unassessed_checks_are_not_shown_as_not_applicable(runner, faces_dir):
+    res = runner.invoke(main, ["check", str(faces_dir / "mask_116_with.jpg"), "--spec", "1102"])
+    statuses = {r[1]: r[0] for r in _rows(res)}
+    assert statuses["eyes_close"] == "UNASSESSED" and "N/A" not in statuses.values()
+    assert res.exit_code == 1  # a check that could not be made counts against the photo
+
+
+def test_a_misspelt_threshold_is_a_usage_error_with_the_closest_names(runner, faces_dir):
+    res = runner.invoke(main, ["check", str(faces_dir / "hivision_idphoto_2.jpg"), "--spec", "1102",
+                               "--param", "eyes_clsoe=30"])
+    assert res.exit_code == 2
+    assert "unknown threshold 'eyes_clsoe'; did you mean eyes_close?" in res.stderr and res.stdout == ""
+    res = runner.invoke(main, ["check", str(faces_dir / "hivision_idphoto_2.jpg"), "--spec", "1102",
+                               "--param", "head_length_max=100"])
+    assert res.exit_code == 2 and "head_length_max_p" in res.stderr
+    res = runner.invoke(main, ["check", "-", "--spec", "1102", "--param", "zzzz=1"], input=b"")
+    assert res.exit_code == 2 and "unknown threshold 'zzzz'" in res.stderr and "did you mean" not in res.stderr
+
+
+def test_the_valid_names_are_the_library_s(runner, faces_dir):
+    import checker
+
+    names = checker.threshold_names()
+    assert {"eyes_close", "head_length_min_p", "width_px", "height_px", "face_center"} <= set(names)
+    res = runner.invoke(main, ["check", str(faces_dir / "hivision_idphoto_2.jpg"), "--spec", "1102", "--json",
+                               "--param", "face_center=1", "--param", "eyes_close=30"])
+    assert res.exit_code in (0, 1) and "ignored_params" not in json.loads(res.stdout)
+
+
+def test_check_reads_the_photo_from_stdin(runner, faces_dir):
+    path = faces_dir / "hivision_idphoto_2.jpg"
+    from_file = json.loads(runner.invoke(main, ["check", str(path), "--spec", "1102", "--json"]).stdout)
+    res = runner.invoke(main, ["check", "-", "--spec", "1102", "--json"], input=path.read_bytes())
+    from_stdin = json.loads(res.stdout)
+    assert from_stdin["result"] == from_file["result"] and from_stdin["value_dict"] == from_file["value_dict"]
+    assert res.exit_code == 1

@@ -86,7 +86,8 @@ def test_oversized_base64_is_refused_before_decoding():
     (b"", "EMPTY_IMAGE"),
     (b"hello, this is plain text and not a picture", "CORRUPT_IMAGE"),
     (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "CORRUPT_IMAGE"),
-    (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64, "INVALID_IMAGE_FORMAT_OR_SIZE"),
+    (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64, "CORRUPT_IMAGE"),  # HEIC brand, no HEIF boxes behind it
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n" + b"\x00" * 64, "INVALID_IMAGE_FORMAT_OR_SIZE"),
     (b"8BPS" + b"\x00" * 64, "INVALID_IMAGE_FORMAT_OR_SIZE"),
 ])
 def test_unreadable_or_unsupported_bytes(data, status):

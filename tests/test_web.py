@@ -71,7 +71,8 @@ def _small_png(w: int, h: int) -> bytes:
     ({"file": b64(b"this is text, not a photo at all"), "spec_id": 1102}, "CORRUPT_IMAGE"),
     ({"file": b64(_small_png(8, 50)), "spec_id": 1102}, "INVALID_IMAGE_FORMAT_OR_SIZE"),
     ({"file": b64(_png_claiming(20000, 20000)), "spec_id": 1102}, "INVALID_IMAGE_FORMAT_OR_SIZE"),
-    ({"file": b64(b"\x00\x00\x00\x18ftypheic" + b"\x00" * 99), "spec_id": 1102}, "INVALID_IMAGE_FORMAT_OR_SIZE"),
+    ({"file": b64(b"\x00\x00\x00\x18ftypheic" + b"\x00" * 99), "spec_id": 1102}, "CORRUPT_IMAGE"),  # HEIC brand only
+    ({"file": b64(b"8BPS" + b"\x00" * 99), "spec_id": 1102}, "INVALID_IMAGE_FORMAT_OR_SIZE"),  # PSD: not accepted
     ({"file": "%%%% not base64", "spec_id": 1102}, "INVALID_ARGUMENT"),
     ({"file": b64(_small_png(50, 50))}, "INVALID_ARGUMENT"),
     ({"file": b64(_small_png(50, 50)), "spec_id": 9999}, "UNKNOWN_SPEC"),
