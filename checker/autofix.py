@@ -109,9 +109,8 @@ def windows_for(spec: Spec, width: int, height: int, overrides: Mapping[str, Any
         return (th.get("min"), th.get("max"))
 
     extra = extra or {}
-    head = extra.get("head") or window("head_length")
-    if head[0] is None or head[1] is None:
-        head = (head[0] or 0.5 * height, head[1] or 0.8 * height)
+    given = extra.get("head") or window("head_length")
+    head = (given[0] if given[0] is not None else 0.5 * height, given[1] if given[1] is not None else 0.8 * height)
     eyes = window("eyes_space_bottom")
     chin: tuple[float | None, float | None] = (window("chin_bottom")[0], None)
     if "eyes_top" in extra:  # distances from the top edge -> above the bottom edge

@@ -1,6 +1,7 @@
 """``idphoto keys``: API keys for the HTTP service (create, list, revoke).
 
-Keys live in SQLite ($CHECKER_KEYS_DB, else instance/keys.sqlite3), secrets stored hashed.
+Keys live in SQLite ($CHECKER_KEYS_DB, else keys.sqlite3 in the instance folder: $CHECKER_INSTANCE_DIR or
+the per-user data folder, e.g. ~/.local/share/idphoto/instance), secrets stored hashed.
 While there is no active key the server is open but answers only its own machine.
 """
 
@@ -31,13 +32,15 @@ def _row(k: Key) -> dict[str, object]:
 
 @click.group("keys")
 def keys_group() -> None:
-    """API keys for the HTTP service (file: $CHECKER_KEYS_DB or instance/keys.sqlite3)."""
+    """API keys for the HTTP service (file: $CHECKER_KEYS_DB, else keys.sqlite3 in $CHECKER_INSTANCE_DIR or
+    ~/.local/share/idphoto/instance)."""
 
 
 @keys_group.command("create")
 @click.option("--name", default="", help="Who or what the key is for.")
 @click.option("--credits", type=click.IntRange(min=0), default=None,
-              help="Credit balance (seed 002's prices; one per eye-masking or matting call). Default: unlimited.")
+              help="Credit balance (PicWish's prices: 6 per photo, more with options; 1 per eye-masking or "
+                   "matting call). Default: unlimited.")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Requests per second allowed. Default: unlimited.")
 @click.option("--expires-in-days", type=click.FloatRange(min=0, min_open=True), default=None,

@@ -164,7 +164,8 @@ class KeyStore:
         """Take ``cost`` credits, all or nothing; OUT_OF_QUOTA (403) when too few are left.
         Returns what remains (None: unlimited)."""
         if cost <= 0 or key.credits is None:
-            return self.get(key.id).remaining if key.credits is not None else None
+            current = self.get(key.id) if key.credits is not None else None
+            return current.remaining if current is not None else None
         with self._sql.transaction() as db:
             cur = db.execute("UPDATE api_keys SET used = used + ? WHERE id = ? AND credits - used >= ?",
                              (cost, key.id, cost))

@@ -231,3 +231,9 @@ def test_bad_options_are_4xx_on_every_family(client, path, field, extra, named):
     resp = client.post(path, data=data, content_type="multipart/form-data")
     assert resp.status_code == 400, resp.get_data(as_text=True)
     assert named in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/api/check_pic", "/api/fix", "/idphoto", "/set_kb"])
+def test_deeply_nested_json_is_a_400(client, path):
+    resp = client.post(path, data="[" * 100_000 + "]" * 100_000, content_type="application/json")
+    assert resp.status_code == 400, resp.get_data(as_text=True)

@@ -143,3 +143,20 @@ def test_the_schema_refuses_a_malformed_rule():
         doc["rules"][0].update(bad)
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(doc, schema)
+
+
+@pytest.mark.parametrize("value", [50.3, 50.004, 50.49, 62.0])
+def test_a_failure_never_reads_as_equal_to_its_bound(value):
+    rule = rules.load_rules()["uniformity"]  # max 50, a score shown rounded
+    message = rules._render(rule.message["en"], rule, value, {"max": 50.0}, "en")
+    shown = float(re.search(r"scores ([0-9.]+)", message).group(1))
+    assert shown != 50.0 and abs(shown - value) < 0.05 and "at most 50" in message, message
+
+
+def test_a_hostile_tolerance_or_size_is_refused_not_a_crash():
+    frame = rules.Frame(600, 800, 600.0, 800.0, dpi=300.0)
+    rule = rules.load_rules()["background_color"]
+    for bad in ("1e999", float("inf"), 10**400, "9" * 400, True):
+        with pytest.raises(CheckerError) as err:
+            rules.resolve(rule, {}, {"tolerance": bad}, frame)
+        assert err.value.status == "INVALID_ARGUMENT"

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, g, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from ..errors import CheckerError
@@ -35,8 +36,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("CHECKER")
     if config:
         app.config.update(config)
-    app.json.ensure_ascii = False  # Chinese messages stay readable
-    app.json.sort_keys = False
+    if isinstance(app.json, DefaultJSONProvider):
+        app.json.ensure_ascii = False  # Chinese messages stay readable
+        app.json.sort_keys = False
 
     from . import check_api, docs_api, fix_api, health, hivision_api, mask_api, matting_api, page, specs_api, tasks_api
 

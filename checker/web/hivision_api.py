@@ -61,11 +61,6 @@ def _png(rgba, dpi: int) -> str:
     return data_url(filesize.encode(rgba, dpi=dpi), "PNG")
 
 
-def _ratios(v: Values) -> dict[str, float]:
-    return {name: v[name] for name in ("head_measure_ratio", "head_height_ratio", "top_distance_max",
-                                       "top_distance_min")}
-
-
 def _idphoto_response(endpoint: str, *, use_own_alpha: bool) -> tuple[Values, dict[str, Any]]:
     from ..generate.idphoto import make_idphoto
 
@@ -76,7 +71,8 @@ def _idphoto_response(endpoint: str, *, use_own_alpha: bool) -> tuple[Values, di
         result = make_idphoto(
             photo, width=v["width"], height=v["height"], matting_model=matting_model,
             face_detect_model=v.get("face_detect_model"), align=v["face_alignment"], use_own_alpha=use_own_alpha,
-            **_ratios(v),
+            head_measure_ratio=v["head_measure_ratio"], head_height_ratio=v["head_height_ratio"],
+            top_distance_max=v["top_distance_max"], top_distance_min=v["top_distance_min"],
         )
     body: dict[str, Any] = {"image_base64_standard": _png(result.standard, v["dpi"])}
     body["image_base64_hd"] = _png(result.hd, v["dpi"]) if v["hd"] else None

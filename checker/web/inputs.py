@@ -17,7 +17,10 @@ def request_params() -> dict[str, Any]:
     params: dict[str, Any] = dict(request.args.items())
     ctype = request.mimetype or ""
     if ctype == "application/json" or ctype.endswith("+json"):
-        body = request.get_json(silent=True)
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # not a ValueError, so silent=True lets it through
+            raise CheckerError("INVALID_ARGUMENT", "the JSON body is nested too deeply") from None
         if not isinstance(body, dict):
             raise CheckerError("INVALID_ARGUMENT", "the body must be a JSON object")
         params.update(body)

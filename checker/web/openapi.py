@@ -185,7 +185,7 @@ def document() -> dict[str, Any]:
     picup_body = {"required": True, "content": {
         "multipart/form-data": {"schema": _object(MATTING, ("file",))}}}
     paths: dict[str, Any] = {
-        # --- check (seed 004) ---
+        # --- check (id-photo-verify-compatible) ---
         "/api/check_pic": {"post": _op("check", "Check a photo against a spec", _ok_json(CHECK_REPORT), "CheckError",
                                        body=_form(CHECK.properties(), ("file", "spec_id")),
                                        description="JSON {file: base64, spec_id, <threshold overrides>} or "
@@ -277,7 +277,9 @@ def document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "idphoto: ID-photo compliance and generation", "version": "1.0",
                  "description": "Checks photos against document specs and repairs what can be repaired. Speaks "
-                                "the dialects of seeds 000-004; each API family answers errors in its own "
+                                "the dialects of five existing APIs (id-photo-verify, HivisionIDPhotos, PicWish "
+                                "ID-photo tasks, picup matting, mask_selfie_image eye masking); each family answers "
+                                "errors in its own "
                                 "envelope. With no API key created the server is open to its own machine only."},
         "paths": paths,
         "components": {
@@ -292,8 +294,10 @@ def document() -> dict[str, Any]:
         },
         "security": [{}, {"APIKEY": []}, {"X-API-KEY": []}, {"app_key": []}, {"api_id": [], "api_secret": []}],
         "tags": [{"name": t, "description": d} for t, d in (
-            ("check", "Seed 004: check a photo against a spec"), ("generate", "Spec-driven repair"),
-            ("hivision", "Seed 000: HivisionIDPhotos-style generation"), ("tasks", "Seed 002: asynchronous tasks"),
-            ("mask", "Seed 001: eye masking"), ("matting", "Seed 003: matting and body analysis"),
+            ("check", "id-photo-verify-compatible: check a photo against a spec"), ("generate", "Spec-driven repair"),
+            ("hivision", "HivisionIDPhotos-compatible generation"),
+            ("tasks", "PicWish-compatible ID-photo tasks (asynchronous)"),
+            ("mask", "mask_selfie_image-compatible eye masking"),
+            ("matting", "picup-compatible matting and body analysis"),
             ("service", "Health and documentation"))],
     }

@@ -105,7 +105,10 @@ def create_task():
                                    base_url=request.host_url)
     if sync:
         svc.run_here(task_id)
-        return jsonify(polling_body(svc.store.get(task_id)))
+        task = svc.store.get(task_id)
+        if task is None:  # swept between running and answering: nothing to show
+            raise CheckerError("NOT_FOUND", f"no task {task_id!r}", http=404)
+        return jsonify(polling_body(task))
     svc.submit(task_id)
     return jsonify({"status": 200, "message": "ok", "data": {"task_id": task_id}})
 
