@@ -13,21 +13,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# mtcnn-runtime goes in without its declared opencv-python (see pyproject.toml).
-NODEPS := mtcnn-runtime==1.0.0
-
 # The required model files (members of pinned PyPI wheels, see checker/models/files.py) are pulled
 # into CHECKER_MODELS_DIR or the per-user default folder; a no-op when they are there and verified.
 # Before the touch, so a failed pull is retried by the next make.
 $(VENV)/.run-installed: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
-	$(BIN)/python -m pip install --quiet --no-deps $(NODEPS)
 	$(BIN)/idphoto models pull
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m pip install --quiet --no-deps $(NODEPS)
 	$(BIN)/idphoto models pull
 	touch $@ $(VENV)/.run-installed
 

@@ -15,21 +15,20 @@ the size is wrong.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from . import colors
+from .datafiles import data_dir
 from .detectors import Measure
 from .errors import CheckerError
 
-RULES_DIR = Path(os.environ.get("CHECKER_RULES_DIR") or Path(__file__).resolve().parent.parent / "rules")
+RULES_DIR = data_dir("rules", "CHECKER_RULES_DIR")  # rules/ in a checkout, checker/rules_data in a wheel
 
 OPERATORS = ("min", "max", "range", "one_of", "equals")
 _LITERAL = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(px|mm|%|kb|mb|b|deg|°)?\s*$", re.IGNORECASE)

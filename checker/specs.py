@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from . import colors
+from .datafiles import data_dir
 from .errors import CheckerError
 
-SPECS_DIR = Path(os.environ.get("CHECKER_SPECS_DIR") or Path(__file__).resolve().parent.parent / "specs")
+SPECS_DIR = data_dir("specs", "CHECKER_SPECS_DIR")  # specs/ in a checkout, checker/specs_data in a wheel
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,7 @@ def _catalogue() -> tuple[dict[int, Spec], dict[str, Spec]]:
 def load_spec(ref: int | str) -> Spec:
     """A spec by numeric id (``1102`` or ``"1102"``), slug or alias; UNKNOWN_SPEC otherwise."""
     by_id, by_name = _catalogue()
-    key = ref.strip().lower() if isinstance(ref, str) else ref
+    key: int | str | None = ref.strip().lower() if isinstance(ref, str) else ref
     if isinstance(key, bool):
         key = None
     if isinstance(key, str) and re.fullmatch(r"\d+", key):

@@ -17,7 +17,7 @@ from checker.imaging import Photo, load_photo
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Tests never read or write the checkout's instance/ (a developer's real keys and tasks): the app's
+# Tests never read or write the default instance folder (a developer's real keys and tasks): the app's
 # default state folder is a fresh one per test process, and state set in the environment is ignored.
 for _var in ("CHECKER_KEYS_DB", "CHECKER_TASKS_DIR"):
     os.environ.pop(_var, None)

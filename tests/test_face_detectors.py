@@ -157,9 +157,35 @@ def test_concurrent_callers_get_the_answers_serial_callers_get(detector, face_rg
 
 
 def test_mtcnn_survives_a_frame_with_no_candidate_at_all(mtcnn):
-    # mtcnn-runtime itself raises on this (its first stage stacks an empty list).
     assert mtcnn.detect(np.full((300, 240, 3), 128, np.uint8)) == []
     assert mtcnn.detect(np.full((8, 8, 3), 128, np.uint8)) == []
+    assert mtcnn.detect(np.full((12, 400, 3), 128, np.uint8)) == []  # one pyramid level, one window high
+
+
+def test_mtcnn_runs_on_the_pulled_graphs_not_the_package(mtcnn, face_rgb):
+    import sys
+
+    assert mtcnn.detect(face_rgb("hivision_test0.jpg"))
+    assert "mtcnnruntime" not in sys.modules
+
+
+def test_mtcnn_cascade_helpers():
+    from checker.models import mtcnn as m
+
+    # The pyramid starts where a 20 px face fills P-Net's 12 px window and stops at a 12 px short side.
+    scales = m.pyramid(100, 200, 20)
+    assert scales[0] == pytest.approx(0.6) and 100 * scales[-1] >= 12 > 100 * scales[-1] * m.PYRAMID_STEP
+    assert m.pyramid(11, 400, 12) == []
+    boxes = np.array([[0, 0, 9, 9], [1, 1, 10, 10], [2, 2, 5, 5], [50, 50, 59, 59]], float)
+    scores = np.array([0.9, 0.95, 0.8, 0.7])
+    # By union the small box inside survives (IoU 0.16); by the smaller box it is absorbed.
+    assert m.nms(boxes, scores, 0.5).tolist() == [1, 2, 3]
+    assert m.nms(boxes, scores, 0.5, over_smaller=True).tolist() == [1, 3]
+    assert m.squared(np.array([[10.0, 20, 19, 59]])).tolist() == [[-5.0, 20.0, 34.0, 59.0]]
+    assert m.refine(np.array([[0.0, 0, 9, 19]]), np.array([[0.1, -0.1, 0.2, 0.0]])).tolist() == [[1, -2, 11, 19]]
+    rgb = np.full((4, 4, 3), 200, np.uint8)
+    crop = m.crops(rgb, np.array([[-4, -4, 3, 3]]), 8)[0]  # the part outside the photo is black
+    assert crop[:4, :4].max() == 0 and crop[4:, 4:].min() == 200
 
 
 def test_analysis_with_mtcnn_finds_the_face_and_fits_the_mesh(face_rgb):

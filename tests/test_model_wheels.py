@@ -231,7 +231,7 @@ def test_wheel_requirements_must_be_exact_pins():
 
 # --- the real pinned entries ------------------------------------------------------------------------
 
-REQUIRED = {"face_landmarker", "imagenet_classifier", "face_mask_classifier"}
+REQUIRED = {"face_landmarker", "imagenet_classifier", "face_mask_classifier", "mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet"}
 
 
 def test_the_real_required_entries_are_pinned_wheel_members():
@@ -243,7 +243,7 @@ def test_the_real_required_entries_are_pinned_wheel_members():
 
 
 def test_the_real_required_files_are_in_place_and_verified():
-    """`make test` runs `idphoto models pull` before pytest, so both files must be found and match.
+    """`make test` runs `idphoto models pull` before pytest, so every required file must be found and match.
     Outside CI a machine that never ran it skips with the command to run."""
     found = {name: files.find(name) for name in REQUIRED}
     if not all(found.values()):
@@ -264,3 +264,8 @@ def test_the_real_required_files_are_in_place_and_verified():
     with zipfile.ZipFile(files.locate("imagenet_classifier")) as zf:
         labels = zf.read("labels_without_background.txt").decode().splitlines()
     assert len(labels) == 1000 and labels[:2] == ["tench", "goldfish"]
+    # MTCNN's graphs (checker/models/mtcnn.py tells their outputs apart by width): offsets 4, (not face,
+    # face) 2, and O-Net's five points 10.
+    widths = {n: sorted(o.shape[1] for o in files.onnx_session(n).get_outputs())
+              for n in ("mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet")}
+    assert widths == {"mtcnn_pnet": [2, 4], "mtcnn_rnet": [2, 4], "mtcnn_onet": [2, 4, 10]}

