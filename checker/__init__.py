@@ -21,12 +21,15 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from .autofix import FixOptions, FixResult
     from .generate.filesize import SizedImage
+    from .generate.idphoto import IDPhoto
+    from .params import Param
     from .verbs import Cropped, Cutout
 
 __all__ = ["CheckerError", "FixOptions", "Photo", "Spec", "add_background", "check", "crop", "encode", "fix",
-           "fix_params", "idphoto", "layout", "list_specs", "load_photo", "load_spec", "matting", "read_photo",
-           "set_kb", "threshold_names", "warm_up"]
+           "fix_params", "idphoto", "layout", "list_specs", "load_photo", "load_spec", "matting", "parameter_tables",
+           "parameters", "read_photo", "set_kb", "threshold_help", "threshold_names", "warm_up"]
 
 ImageInput = str | bytes | PathLike[str] | Photo
 
@@ -51,10 +54,10 @@ def check(image: ImageInput, spec: int | str | Spec, **overrides: Any) -> dict[s
     """Check a photo against a document spec.
 
     ``image``: a path, bytes, base64 text or Photo. ``spec``: a numeric id, slug or Spec.
-    ``overrides``: seed 004 threshold parameters (``eyes_close=30``, ``head_length_min_p=250``,
+    ``overrides``: id-photo-verify threshold parameters (``eyes_close=30``, ``head_length_min_p=250``,
     ``background_color=["white"]``, ...), which win over the spec and the rule defaults.
 
-    Returns the seed 004 response body: ``check_result`` (1 pass, 0 fail), ``result`` (1/0 per
+    Returns the id-photo-verify response body: ``check_result`` (1 pass, 0 fail), ``result`` (1/0 per
     check), ``value_dict``, ``all_check_result``, ``not_check_result`` and ``failures`` (each with
     the measured value, the expected window and English and Chinese messages).
     Raises CheckerError (``status``, ``message``) for unreadable images, unknown specs, no face
@@ -66,11 +69,11 @@ def check(image: ImageInput, spec: int | str | Spec, **overrides: Any) -> dict[s
     return run_check(read_photo(image), the_spec, overrides)
 
 
-def fix(image: ImageInput, spec: int | str | Spec, options: Any = None, **params: Any) -> Any:
+def fix(image: ImageInput, spec: int | str | Spec, options: FixOptions | None = None, **params: Any) -> FixResult:
     """Check a photo, generate the spec's photo from it and check the result again.
 
-    ``options``: a FixOptions; or seed 002's task parameters as keywords (``bg_color="438EDB"``,
-    ``layout=1``, ``layout_size="6inch"``, ``auto_smooth=1``, ``max_file_size=40960``, seed 004
+    ``options``: a FixOptions; or PicWish's task parameters as keywords (``bg_color="438EDB"``,
+    ``layout=1``, ``layout_size="6inch"``, ``auto_smooth=1``, ``max_file_size=40960``, id-photo-verify
     thresholds...). Returns a FixResult: ``photo`` (encoded bytes), ``format``, ``size_px``,
     ``dpi``, ``sheet`` (bytes or None), ``before`` and ``after`` (check reports), ``fixed`` (checks
     repaired) and ``unfixable`` (checks still failing, each marked repairable or not by generation).
@@ -83,8 +86,8 @@ def fix(image: ImageInput, spec: int | str | Spec, options: Any = None, **params
     return run_fix(read_photo(image), the_spec, opts)
 
 
-def idphoto(image: ImageInput, *, width: int = 295, height: int = 413, **kw: Any) -> Any:
-    """Seed 000's ID photo: the person cut out and framed by the Hivision ratios
+def idphoto(image: ImageInput, *, width: int = 295, height: int = 413, **kw: Any) -> IDPhoto:
+    """The HivisionIDPhotos ID photo: the person cut out and framed by the Hivision ratios
     (``head_measure_ratio``, ``head_height_ratio``, ``top_distance_min``/``max``), with
     ``matting_model``, ``face_detect_model`` and ``align``. Returns an IDPhoto with RGBA arrays
     ``standard`` (width x height) and ``hd`` (the same framing at the photo's own resolution)."""
@@ -93,7 +96,7 @@ def idphoto(image: ImageInput, *, width: int = 295, height: int = 413, **kw: Any
     return make_idphoto(read_photo(image), width=width, height=height, **kw)
 
 
-def layout(image: ImageInput, **kw: Any) -> Any:
+def layout(image: ImageInput, **kw: Any) -> tuple[npt.NDArray[np.uint8], dict[str, Any]]:
     """A print sheet of one photo: ``paper`` (5inch, 6inch, a4 or (w_mm, h_mm)), ``photo_mm``,
     ``dpi``, ``vertical``, ``crop_marks``, ``canvas_color``, ``qr_data``, ``label_text``. Returns
     (sheet RGB array, info with the number of copies)."""
@@ -172,10 +175,11 @@ def warm_up() -> None:
 def threshold_names() -> list[str]:
     """Every override name :func:`check` understands: the rules' threshold parameters, the pixel
     frame (``width_px``, ``height_px``) and ``face_center``, which id-photo-verify lists but says
-    has no effect."""
-    from .rules import param_names
+    has no effect (see ``checker.params.check``)."""
+    from .params.check import CHECK
 
-    return sorted({*param_names(), "width_px", "height_px", "face_center"})
+    declared = {p.name for p in CHECK.params_list if p.kind != "image" and p.name != "spec_id"}
+    return sorted(declared | CHECK.passthrough_names() | {"face_center"})
 
 
 def fix_params() -> list[str]:
@@ -183,7 +187,31 @@ def fix_params() -> list[str]:
     (PicWish names and their aliases) and the check's thresholds."""
     from .autofix import known_params
 
-    return sorted(set(known_params()) | set(threshold_names()))
+    return known_params()
+
+
+def parameters(table: str = "fix") -> list[Param]:
+    """The declared parameters of one API family (``fix``, ``tasks``, ``check``, ``mask``,
+    ``matting``, ``api-fix`` or a HivisionIDPhotos endpoint such as ``idphoto``): name, kind, range,
+    default, unit, meaning and effect on credits. ValueError for an unknown table."""
+    from .params.catalogue import table as find
+
+    return list(find(table).params_list)
+
+
+def parameter_tables() -> list[str]:
+    """The names :func:`parameters` takes."""
+    from .params.catalogue import TABLES
+
+    return list(TABLES)
+
+
+def threshold_help() -> list[tuple[str, str, str]]:
+    """(parameter, the threshold it sets as ``check.key``, the check's title) for every threshold
+    override :func:`check` and :func:`fix` take."""
+    from .rules import param_help
+
+    return param_help()
 
 
 def __getattr__(name: str) -> Any:

@@ -120,7 +120,8 @@ def _fix_params(bg: str | None, layout: str | None, params: tuple[str, ...]) -> 
 @click.option("--bg", default=None, help="Background colour (name or hex); default: the spec's.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="A PicWish-style option (auto_smooth=1, max_file_size=40960, ...) or a check threshold; unknown "
-                   "names are refused.")
+                   "names are refused. `idphoto params` lists the options, `idphoto params thresholds` the "
+                   "thresholds.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result (reports included) as JSON.")
 def fix(photo: str, spec: str, out: str, fmt: str | None, layout: str | None, sheet_out: str | None, bg: str | None,
         params: tuple[str, ...], as_json: bool) -> None:
@@ -162,7 +163,7 @@ def fix(photo: str, spec: str, out: str, fmt: str | None, layout: str | None, sh
         w, h = result.size_px
         lines = [f"wrote {shown(out)}: {w}x{h} px, {result.dpi} dpi, {result.format},"
                  f" {len(result.photo) / 1024:.1f} KB, background #{result.background}"]
-        if sheet_path and result.sheet is not None:
+        if sheet_path and result.sheet is not None and result.sheet_info is not None:
             lines.append(f"wrote {shown(sheet_path)}: {result.sheet_info['copies']} copies on {layout}")
         if result.fixed:
             lines.append("fixed: " + ", ".join(result.fixed))
@@ -286,7 +287,8 @@ def _batch_one(job: tuple[str, str, str, dict[str, Any]]) -> dict[str, Any]:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
 @click.option("--layout", type=click.Choice(["5inch", "6inch", "a4"]), default=None)
 @click.option("--bg", default=None)
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="As for fix; unknown names are refused.")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="As for fix; unknown names are refused (`idphoto params` lists them).")
 @click.option("--workers", default=None, type=int, help="Processes [default: all cores].")
 def batch(src_dir: str, spec: str, out_dir: str, layout: str | None, bg: str | None, params: tuple[str, ...],
           workers: int | None) -> None:
@@ -330,6 +332,36 @@ def batch(src_dir: str, spec: str, out_dir: str, layout: str | None, bg: str | N
     click.echo(f"{len(rows)} photos: {ok} pass after fixing, {len(rows) - ok - failed} still failing, {failed} errors;"
                f" report in {os.path.join(out_dir, 'report.csv')}")
     sys.exit(0 if ok == len(rows) else 1)
+
+
+@main.command("params")
+@click.argument("table", default="fix")
+@click.option("--json", "as_json", is_flag=True, help="Each parameter as a JSON object.")
+def params_cmd(table: str, as_json: bool) -> None:
+    """What --param takes: the declared parameters of TABLE (default fix: the options of fix and
+    batch) with kind, range, default, unit and credits; ``thresholds`` lists the check's threshold
+    overrides (what check's --param takes, and fix's too). Other tables: the web APIs' families."""
+    if table == "thresholds":
+        rows = checker.threshold_help()
+        if as_json:
+            click.echo(json.dumps([{"name": n, "sets": k, "check": t} for n, k, t in rows], ensure_ascii=False,
+                                  indent=2))
+            return
+        width = max(len(n) for n, _, _ in rows)
+        click.echo("\n".join(f"{n.ljust(width)}  {k}  ({t})" for n, k, t in rows))
+        return
+    try:
+        declared = checker.parameters(table)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}, thresholds", param_hint="TABLE") from None
+    shown_params = [p for p in declared if p.kind != "image"]
+    if as_json:
+        click.echo(json.dumps([{"name": p.name, "kind": p.kind, "default": p.default, "min": p.lo, "max": p.hi,
+                                "choices": list(p.choices), "unit": p.unit, "aliases": list(p.aliases),
+                                "description": p.describe()} for p in shown_params], ensure_ascii=False, indent=2))
+        return
+    width = max(len(p.name) for p in shown_params)
+    click.echo("\n".join(f"{p.name.ljust(width)}  {p.kind:<14} {p.describe()}" for p in shown_params))
 
 
 main.add_command(check, "check")

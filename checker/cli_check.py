@@ -170,7 +170,7 @@ def _report_kind(path: str) -> str:
               help="Also write one row per photo to this .csv or .json file.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="A threshold override (id-photo-verify names), e.g. --param eyes_close=30 (repeatable); "
-                   "unknown names are refused.")
+                   "unknown names are refused. `idphoto params thresholds` lists them.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary line on stderr.")
 def check(photos: tuple[str, ...], spec: str, as_json: bool, fmt: str, report_path: str | None,

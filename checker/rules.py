@@ -15,8 +15,9 @@ the size is wrong.
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -30,7 +31,6 @@ from .errors import CheckerError
 
 RULES_DIR = data_dir("rules", "CHECKER_RULES_DIR")  # rules/ in a checkout, checker/rules_data in a wheel
 
-OPERATORS = ("min", "max", "range", "one_of", "equals")
 _LITERAL = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(px|mm|%|kb|mb|b|deg|°)?\s*$", re.IGNORECASE)
 _FORMAT_ALIASES = {
     "jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "bmp": "BMP", "bitmap": "BMP", "gif": "GIF",
@@ -109,6 +109,8 @@ def load_rules() -> dict[str, Rule]:
             raise ValueError(f"{path.name}: {exc.message} at {list(exc.absolute_path)}") from exc
         for raw in doc["rules"]:
             rule = Rule(**raw)
+            if rule.op not in OPERATORS:
+                raise ValueError(f"{path.name}: {rule.check} names no operator {rule.op!r}")
             if rule.check in rules:
                 raise ValueError(f"{path.name}: check {rule.check!r} defined twice")
             rules[rule.check] = rule
@@ -132,6 +134,25 @@ def param_names() -> list[str]:
     return sorted(_param_index(tuple(load_rules().values())))
 
 
+def param_help() -> list[tuple[str, str, str]]:
+    """(parameter, the threshold it sets as check.key, the check's title) for every override."""
+    index = _param_index(tuple(load_rules().values()))
+    return [(name, f"{rule.check}.{key}", rule.title.get("en", rule.check))
+            for name, (rule, key) in sorted(index.items())]
+
+
+# --- literals ---
+def finite(x: Any) -> float:
+    """float(x), refusing infinities, NaN and numbers too large for a float."""
+    try:
+        number = float(x)
+    except OverflowError:
+        raise ValueError("the number is too large") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{x!r} is not a finite number")
+    return number
+
+
 # --- literals ----------------------------------------------------------------------------------
 def to_number(literal: Any, rule: Rule, frame: Frame, *, bare: str) -> float:
     """A threshold literal -> a number in the measure's own unit (image pixels for axis rules).
@@ -142,12 +163,12 @@ def to_number(literal: Any, rule: Rule, frame: Frame, *, bare: str) -> float:
     if isinstance(literal, bool):
         raise ValueError("expected a number")
     if isinstance(literal, int | float):
-        number, unit = float(literal), None
+        number, unit = finite(literal), None
     elif isinstance(literal, str):
-        m = _LITERAL.match(literal)
+        m = _LITERAL.match(literal) if len(literal) <= 40 else None
         if not m:
-            raise ValueError(f"{literal!r} is not a number (units: px, mm, %, KB, MB)")
-        number, unit = float(m.group(1)), (m.group(2) or "").lower() or None
+            raise ValueError(f"{literal[:40]!r} is not a number (units: px, mm, %, KB, MB)")
+        number, unit = finite(m.group(1)), (m.group(2) or "").lower() or None
     else:
         raise ValueError(f"{literal!r} is not a number")
     if unit is None:
@@ -221,14 +242,23 @@ def _threshold(rule: Rule, key: str, literal: Any, frame: Frame, source: str) ->
     if key == "one_of":
         return {"one_of": _members(literal, rule)}
     if key == "tolerance":
-        return {"tolerance": float(literal)}
+        return {"tolerance": _plain(literal)}
     if key == "equals":
-        vals = literal if isinstance(literal, list | tuple) else [literal]
-        return {"equals": [int(v) if float(v).is_integer() else float(v) for v in vals]}
+        vals = [_plain(v) for v in (literal if isinstance(literal, list | tuple) else [literal])]
+        return {"equals": [int(v) if v.is_integer() else v for v in vals]}
     if key.startswith("equals."):
         # one position of a list (px_and_mm: equals.0 = width, equals.1 = height)
-        return {key: int(float(literal))}
+        return {key: int(_plain(literal))}
     raise ValueError(f"unknown threshold {key!r}")
+
+
+def _plain(literal: Any) -> float:
+    """A finite number with no unit (tolerances, exact sizes); never a boolean."""
+    if isinstance(literal, bool) or not isinstance(literal, int | float | str):
+        raise ValueError(f"{literal!r} is not a number")
+    if isinstance(literal, str) and len(literal) > 40:
+        raise ValueError("the number is too long")
+    return finite(literal)
 
 
 def _finish(th: dict[str, Any]) -> dict[str, Any]:
@@ -243,42 +273,86 @@ def _finish(th: dict[str, Any]) -> dict[str, Any]:
     return th
 
 
-# --- comparing -----------------------------------------------------------------------------------
-def compare(rule: Rule, value: Any, th: Mapping[str, Any]) -> tuple[bool, Any]:
-    """(passed, the number the verdict was taken on) for one measure value."""
-    op = rule.op
-    if op == "one_of":
-        allowed = th.get("one_of") or []
-        if rule.metric == "delta_e":
-            lab = colors.rgb_to_lab(colors.parse_color(value))
-            dist = min(colors.delta_e(lab, colors.rgb_to_lab(colors.parse_color(c))) for c in allowed)
-            return dist <= float(th.get("tolerance", 0.0)), round(dist, 1)
-        norm = _members([value], rule)[0] if rule.normalize else value
-        return norm in allowed, value
-    if op == "equals":
-        expected = th.get("equals")
-        tol = float(th.get("tolerance", 0))
-        if isinstance(value, list | tuple):
-            ok = all(e is None or abs(float(v) - float(e)) <= tol for v, e in zip(value, expected, strict=False))
-        else:
-            ok = abs(float(value) - float(expected[0])) <= tol
-        return ok, value
-    v = abs(float(value)) if rule.abs else float(value)
-    lo, hi = th.get("min"), th.get("max")
-    ok = (lo is None or v >= lo - 1e-9) and (hi is None or v <= hi + 1e-9)
-    if op == "min":
-        ok = lo is None or v >= lo - 1e-9
-    elif op == "max":
-        ok = hi is None or v <= hi + 1e-9
+# --- comparing: one function per operator, in a registry (rules name them by "op") ---------------
+Compare = Callable[["Rule", Any, Mapping[str, Any]], tuple[bool, Any]]
+
+
+@dataclass(frozen=True)
+class Operator:
+    """How a rule's measured value is judged against its thresholds, and which thresholds it needs."""
+
+    compare: Compare
+    needs: Callable[[Mapping[str, Any]], bool]
+
+
+OPERATORS: dict[str, Operator] = {}
+
+
+def operator(name: str, needs: Callable[[Mapping[str, Any]], bool]) -> Callable[[Compare], Compare]:
+    """Register ``fn(rule, value, thresholds) -> (passed, value shown)`` as the operator ``name``."""
+    def register(fn: Compare) -> Compare:
+        if name in OPERATORS:
+            raise ValueError(f"operator {name!r} registered twice")
+        OPERATORS[name] = Operator(fn, needs)
+        return fn
+    return register
+
+
+def _bounded(th: Mapping[str, Any]) -> bool:
+    return th.get("min") is not None or th.get("max") is not None
+
+
+def _number(rule: Rule, value: Any) -> float:
+    return abs(float(value)) if rule.abs else float(value)
+
+
+@operator("min", _bounded)
+def _op_min(rule: Rule, value: Any, th: Mapping[str, Any]) -> tuple[bool, Any]:
+    lo = th.get("min")
+    return lo is None or _number(rule, value) >= lo - 1e-9, value
+
+
+@operator("max", _bounded)
+def _op_max(rule: Rule, value: Any, th: Mapping[str, Any]) -> tuple[bool, Any]:
+    hi = th.get("max")
+    return hi is None or _number(rule, value) <= hi + 1e-9, value
+
+
+@operator("range", _bounded)
+def _op_range(rule: Rule, value: Any, th: Mapping[str, Any]) -> tuple[bool, Any]:
+    v, lo, hi = _number(rule, value), th.get("min"), th.get("max")
+    return (lo is None or v >= lo - 1e-9) and (hi is None or v <= hi + 1e-9), value
+
+
+@operator("one_of", lambda th: bool(th.get("one_of")))
+def _op_one_of(rule: Rule, value: Any, th: Mapping[str, Any]) -> tuple[bool, Any]:
+    allowed = th.get("one_of") or []
+    if rule.metric == "delta_e":
+        lab = colors.rgb_to_lab(colors.parse_color(value))
+        dist = min(colors.delta_e(lab, colors.rgb_to_lab(colors.parse_color(c))) for c in allowed)
+        return dist <= float(th.get("tolerance", 0.0)), round(dist, 1)
+    norm = _members([value], rule)[0] if rule.normalize else value
+    return norm in allowed, value
+
+
+@operator("equals", lambda th: bool(th.get("equals")) and any(v is not None for v in th["equals"]))
+def _op_equals(rule: Rule, value: Any, th: Mapping[str, Any]) -> tuple[bool, Any]:
+    expected = th.get("equals") or []
+    tol = float(th.get("tolerance", 0))
+    if isinstance(value, list | tuple):
+        ok = all(e is None or abs(float(v) - float(e)) <= tol for v, e in zip(value, expected, strict=False))
+    else:
+        ok = abs(float(value) - float(expected[0])) <= tol
     return ok, value
 
 
+def compare(rule: Rule, value: Any, th: Mapping[str, Any]) -> tuple[bool, Any]:
+    """(passed, the number the verdict was taken on) for one measure value."""
+    return OPERATORS[rule.op].compare(rule, value, th)
+
+
 def has_threshold(rule: Rule, th: Mapping[str, Any]) -> bool:
-    if rule.op in ("min", "max", "range"):
-        return th.get("min") is not None or th.get("max") is not None
-    if rule.op == "one_of":
-        return bool(th.get("one_of"))
-    return bool(th.get("equals")) and any(v is not None for v in th["equals"])
+    return OPERATORS[rule.op].needs(th)
 
 
 # --- messages ------------------------------------------------------------------------------------
@@ -324,13 +398,28 @@ def expected_json(rule: Rule, th: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _fmt_apart(value: Any, rule: Rule, th: Mapping[str, Any]) -> str:
+    """The value as _fmt shows it, with more decimals where it would read as equal to a bound it
+    failed ("scores 50; it should be at most 50" for 50.3)."""
+    text = _fmt(value)
+    bounds = [float(b) for b in (th.get("min"), th.get("max")) if isinstance(b, int | float)]
+    if not isinstance(value, float) or not bounds:
+        return text
+    for places in (1, 2, 3):
+        shown = abs(float(text)) if rule.abs else float(text)
+        if all(shown != round(b, places - 1) for b in bounds):
+            break
+        text = f"{value:.{places}f}"
+    return text
+
+
 def _render(template: str, rule: Rule, value: Any, th: Mapping[str, Any], lang: str) -> str:
     shown = value
     if isinstance(value, list) and rule.check == "px_and_mm":
         shown = "x".join(str(v) for v in value)
     title = rule.title.get(lang) or rule.title.get("en") or rule.check
     unit = f" {rule.unit}" if rule.unit[:1].isalpha() else rule.unit  # "564 px" but "12°", "3%"
-    return template.format(value=_fmt(shown) if not isinstance(shown, str) else shown,
+    return template.format(value=_fmt_apart(shown, rule, th) if not isinstance(shown, str) else shown,
                            expected=describe(rule, th, lang), title=title, unit=unit)
 
 

@@ -237,3 +237,26 @@ def test_bad_options_are_4xx_on_every_family(client, path, field, extra, named):
 def test_deeply_nested_json_is_a_400(client, path):
     resp = client.post(path, data="[" * 100_000 + "]" * 100_000, content_type="application/json")
     assert resp.status_code == 400, resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("name", ["fix", "tasks", "check", "idphoto", "watermark", "mask"])
+def test_the_command_line_lists_every_declared_parameter(runner, name):
+    from checker.cli import main
+    from checker.params.catalogue import table
+
+    out = runner.invoke(main, ["params", name])
+    assert out.exit_code == 0, out.output
+    lines = {line.split()[0]: line for line in out.output.splitlines()}
+    for p in table(name).params_list:
+        if p.kind != "image":
+            assert p.describe() in lines[p.name]
+
+
+def test_the_command_line_lists_the_thresholds_and_refuses_unknown_tables(runner):
+    from checker.cli import main
+
+    out = runner.invoke(main, ["params", "thresholds"])
+    assert out.exit_code == 0
+    assert sorted(line.split()[0] for line in out.output.splitlines()) == rules.param_names()
+    bad = runner.invoke(main, ["params", "no-such-table"])
+    assert bad.exit_code == 2 and "no-such-table" in bad.output and "thresholds" in bad.output

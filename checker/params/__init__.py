@@ -373,12 +373,6 @@ class Table:
                                                           "else has no effect"}
         return out
 
-    def help_lines(self) -> list[str]:
-        """``name  kind  description`` lines for the command line's --param help."""
-        rows = [(p.name, p.kind, p.describe()) for p in self.params_list if p.kind != "image"]
-        width = max(len(r[0]) for r in rows) if rows else 0
-        return [f"{n.ljust(width)}  {k:<7} {d}" for n, k, d in rows]
-
 
 def unknown_message(unknown: Iterable[str], known: Iterable[str]) -> str:
     """``unsupported parameter(s): a, b`` with the closest known names as suggestions."""

@@ -20,7 +20,8 @@ def _thresholds() -> list[str]:
 ENVELOPE = frozenset({"app_key", "api_key", "lang", "request_id", "face_center"})
 
 CHECK = Table("/api/check_pic", (
-    Param("file", "image", "the photo: base64 in JSON, a multipart upload, or the raw body",
+    Param("file", "image", "the photo (JPEG, PNG, BMP, GIF, TIFF, WEBP, HEIC/HEIF or AVIF): base64 in JSON, a "
+                           "multipart upload, or the raw body",
           aliases=("image", "input_image")),
     Param("spec_id", "id", "the document: numeric id or slug (GET /api/specs lists them); required",
           max_len=100),

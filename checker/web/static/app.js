@@ -38,7 +38,7 @@ const STRINGS = {
     errors: {
       NO_FACE_DETECTED: "No face was found in this photo.", TOO_MANY_FACES: "There is more than one face in this photo.",
       CORRUPT_IMAGE: "This file is not a photo, or it is damaged.", EMPTY_IMAGE: "This file is empty.",
-      INVALID_IMAGE_FORMAT_OR_SIZE: "This photo's format or size is not accepted (JPG, PNG, BMP, GIF, TIFF or WEBP, sides 9 to 4096 px).",
+      INVALID_IMAGE_FORMAT_OR_SIZE: "This photo's format or size is not accepted (JPG, PNG, BMP, GIF, TIFF, WEBP, HEIC or AVIF, sides 9 to 4096 px).",
       IMAGE_FILE_SIZE_TOO_BIG: "This file is too large.", OUT_OF_QUOTA: "This API key has no credits left.",
       RATE_LIMIT_EXCEEDED: "Too many requests at once: wait a moment and try again.",
     },
@@ -82,7 +82,7 @@ const STRINGS = {
     errors: {
       NO_FACE_DETECTED: "照片中没有检测到人脸。", TOO_MANY_FACES: "照片中有不止一张人脸。",
       CORRUPT_IMAGE: "这个文件不是照片,或已经损坏。", EMPTY_IMAGE: "这个文件是空的。",
-      INVALID_IMAGE_FORMAT_OR_SIZE: "照片的格式或尺寸不被接受(JPG、PNG、BMP、GIF、TIFF 或 WEBP,边长 9 至 4096 像素)。",
+      INVALID_IMAGE_FORMAT_OR_SIZE: "照片的格式或尺寸不被接受(JPG、PNG、BMP、GIF、TIFF、WEBP、HEIC 或 AVIF,边长 9 至 4096 像素)。",
       IMAGE_FILE_SIZE_TOO_BIG: "文件太大。", OUT_OF_QUOTA: "该 API 密钥的额度已用完。",
       RATE_LIMIT_EXCEEDED: "请求过于频繁:请稍后再试。",
     },
