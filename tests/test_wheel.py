@@ -330,6 +330,8 @@ def server(built: dict) -> None:
         with urllib.request.urlopen(req, timeout=90) as resp:
             status, report = resp.status, json.loads(resp.read())
         assert status == 200 and report["code"] == 200 and report["check_result"] in (0, 1)
+        assert readme_curl_examples(base, env, built["tmp"] / "readme") >= 3
+        readme_key_examples(base, env, built["tmp"] / "readme", built["idphoto"])
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
@@ -354,6 +356,102 @@ def editable(built: dict) -> None:
     assert len(listed) == SPEC_COUNT
 
 
+# --- the README's examples, run against the installed wheel ------------------------------------------
+SKIPPED_VERBS = ("serve", "keys", "models")  # serve is run above; keys close the open server; models download
+
+
+def readme_blocks() -> list[tuple[str, str]]:
+    """(language, text) of every fenced code block of the README."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return [(m.group(1), m.group(2)) for m in re.finditer(r"^```(\w*)\n(.*?)^```", text, flags=re.M | re.S)]
+
+
+def readme_commands(prefix: str) -> list[str]:
+    """Shell lines of the README's code blocks that contain ``prefix``, comments dropped."""
+    lines = []
+    for lang, block in readme_blocks():
+        if lang not in ("", "sh", "bash", "shell"):
+            continue
+        for line in block.splitlines():
+            line = re.sub(r"\s+#\s.*$", "", line).rstrip()
+            if prefix in line and not line.endswith("\\"):
+                lines.append(line)
+    return lines
+
+
+def example_files(cwd: Path) -> None:
+    """The files the README's examples name, made from a real photo."""
+    import pillow_heif
+
+    photo = FACES / PHOTO
+    shutil.copy2(photo, cwd / "photo.jpg")
+    with Image.open(photo) as im:
+        heif = pillow_heif.from_pillow(im.convert("RGB"))
+        for name in ("photo.heic", "IMG_0001.HEIC", "late.heic"):
+            heif.save(str(cwd / name), quality=90)
+    for folder in ("uploads", "photos"):
+        (cwd / folder).mkdir()
+        for other in ("hivision_idphoto_2.jpg", PHOTO):
+            shutil.copy2(FACES / other, cwd / folder / other)
+
+
+def readme_cli_examples(built: dict) -> None:
+    """Every `.venv/bin/idphoto` line of the README (but serve, keys, models) and every Python block,
+    from another folder, with the wheel's idphoto and python: each exits 0 or 1 (1: a photo failed a
+    check, which is the examples' point) and each file it names with -o or > is written."""
+    env, cwd = built["env"], built["tmp"] / "readme"
+    cwd.mkdir()
+    example_files(cwd)
+    lines = [line for line in readme_commands(".venv/bin/idphoto ")
+             if not re.search(r"\.venv/bin/idphoto (" + "|".join(SKIPPED_VERBS) + r")\b", line)]
+    assert len(lines) >= 15, lines
+    for line in lines:
+        run(["bash", "-o", "pipefail", "-c", line.replace(".venv/bin/idphoto", built["idphoto"])], env, cwd,
+            ok=(0, 1), timeout=300)
+        for out in re.findall(r"(?:-o|--out|>|--report|--hd-out) (\S+)", line):
+            if out != "-":
+                target = cwd / out
+                assert target.exists() and (target.is_dir() or target.stat().st_size > 0), (line, out)
+    blocks = [b for lang, b in readme_blocks() if lang == "python"]
+    assert blocks
+    for block in blocks:
+        run([str(built["python"]), "-c", block], env, cwd)
+
+
+def readme_curl_examples(base: str, env: dict[str, str], cwd: Path, *, keyed: bool = False) -> int:
+    """The README's curl lines against the installed server (those that need no key, or with
+    ``keyed`` those that send $KEY): JSON with code 0 or 200, or the image asked for with -o."""
+    count = 0
+    for line in readme_commands("curl "):
+        if "127.0.0.1:8080" not in line or ("$" in line) != keyed or "TASK_ID" in line or "$ID" in line:
+            continue
+        proc = run(["bash", "-c", line.replace("http://127.0.0.1:8080", base)], env, cwd, timeout=300)
+        out = re.search(r" -o (\S+)", line)
+        if out:
+            with Image.open(cwd / out.group(1)) as im:
+                assert im.format == "PNG", line
+        else:
+            body = json.loads(proc.stdout)
+            assert body.get("code") in (0, 200) or body.get("status") is True, (line, proc.stdout[:500])
+        count += 1
+    return count
+
+
+def readme_key_examples(base: str, env: dict[str, str], cwd: Path, idphoto: str) -> None:
+    """`idphoto keys create|list|revoke` as the README shows them, and the keyed curl lines with the
+    created key while the server runs (keys are read from the shared state folder)."""
+    lines = [line.replace(".venv/bin/idphoto", idphoto) for line in readme_commands(".venv/bin/idphoto keys")]
+    create = next(line for line in lines if " keys create" in line)
+    secret = run(["bash", "-c", create], env, cwd).stdout.splitlines()[0].strip()  # ID.SECRET, then where
+    key_id = secret.split(".")[0]
+    assert "." in secret and key_id in run(["bash", "-c", next(x for x in lines if " keys list" in x)], env,
+                                            cwd).stdout
+    assert readme_curl_examples(base, env | {"KEY": secret}, cwd, keyed=True) >= 2
+    for line in lines:
+        if " keys revoke " in line:
+            run(["bash", "-c", line.replace(" ID", f" {key_id}")], env, cwd)
+
+
 @pytest.mark.slow
 def test_the_wheel_installed_elsewhere_checks_fixes_and_serves_and_editable_still_works(tmp_path):
     """One test, not four sharing a fixture: under `pytest -n 2` a module fixture would be built once per
@@ -363,6 +461,7 @@ def test_the_wheel_installed_elsewhere_checks_fixes_and_serves_and_editable_stil
     built = build_and_install(tmp_path)
     wheel_contents(built)
     cli_and_library(built)
+    readme_cli_examples(built)
     server(built)
     editable(built)
     print(f"test_wheel: {time.time() - t0:.0f} s")
