@@ -330,7 +330,7 @@ def server(built: dict) -> None:
         with urllib.request.urlopen(req, timeout=90) as resp:
             status, report = resp.status, json.loads(resp.read())
         assert status == 200 and report["code"] == 200 and report["check_result"] in (0, 1)
-        assert readme_curl_examples(base, env, built["tmp"] / "readme") >= 3
+        assert readme_curl_examples(base, env, built["tmp"] / "readme") >= 4
         readme_key_examples(base, env, built["tmp"] / "readme", built["idphoto"])
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -372,9 +372,10 @@ def readme_commands(prefix: str) -> list[str]:
     for lang, block in readme_blocks():
         if lang not in ("", "sh", "bash", "shell"):
             continue
-        for line in block.splitlines():
+        joined = re.sub(r"\|\n\s*", "| ", re.sub(r"\\\n\s*", " ", block))  # continued lines, pipes
+        for line in joined.splitlines():
             line = re.sub(r"\s+#\s.*$", "", line).rstrip()
-            if prefix in line and not line.endswith("\\"):
+            if prefix in line:
                 lines.append(line)
     return lines
 
@@ -418,21 +419,31 @@ def readme_cli_examples(built: dict) -> None:
         run([str(built["python"]), "-c", block], env, cwd)
 
 
+KEYED = re.compile(r"\$(KEY|ID|SECRET)\b")
+
+
 def readme_curl_examples(base: str, env: dict[str, str], cwd: Path, *, keyed: bool = False) -> int:
     """The README's curl lines against the installed server (those that need no key, or with
-    ``keyed`` those that send $KEY): JSON with code 0 or 200, or the image asked for with -o."""
-    count = 0
+    ``keyed`` those that send $KEY or $ID/$SECRET): JSON with code 0 or 200 (or status true, or a
+    task's 200), or the PNG asked for with -o. A task created is the TASK_ID polled next; the
+    placeholder callback address is left out."""
+    count, task_id = 0, None
     for line in readme_commands("curl "):
-        if "127.0.0.1:8080" not in line or ("$" in line) != keyed or "TASK_ID" in line or "$ID" in line:
+        if "127.0.0.1:8080" not in line or bool(KEYED.search(line)) != keyed:
             continue
-        proc = run(["bash", "-c", line.replace("http://127.0.0.1:8080", base)], env, cwd, timeout=300)
+        line = line.replace(" -F callback_url=https://...", "").replace("http://127.0.0.1:8080", base)
+        if "TASK_ID" in line:
+            assert task_id, line
+            line = line.replace("TASK_ID", task_id)
+        proc = run(["bash", "-c", line], env, cwd, timeout=300)
         out = re.search(r" -o (\S+)", line)
         if out:
             with Image.open(cwd / out.group(1)) as im:
                 assert im.format == "PNG", line
         else:
             body = json.loads(proc.stdout)
-            assert body.get("code") in (0, 200) or body.get("status") is True, (line, proc.stdout[:500])
+            assert body.get("code") in (0, 200) or body.get("status") in (True, 200), (line, proc.stdout[:500])
+            task_id = (body.get("data") or {}).get("task_id", task_id)
         count += 1
     return count
 
@@ -446,7 +457,8 @@ def readme_key_examples(base: str, env: dict[str, str], cwd: Path, idphoto: str)
     key_id = secret.split(".")[0]
     assert "." in secret and key_id in run(["bash", "-c", next(x for x in lines if " keys list" in x)], env,
                                             cwd).stdout
-    assert readme_curl_examples(base, env | {"KEY": secret}, cwd, keyed=True) >= 2
+    key_env = env | {"KEY": secret, "ID": key_id, "SECRET": secret.split(".", 1)[1]}
+    assert readme_curl_examples(base, key_env, cwd, keyed=True) >= 5
     for line in lines:
         if " keys revoke " in line:
             run(["bash", "-c", line.replace(" ID", f" {key_id}")], env, cwd)
