@@ -92,38 +92,106 @@ class FixResult:
         return self.after["check_result"] == 1
 
 
+# What an output frame can hold, as shares of its own size. A face narrower than a tenth of the
+# photo's width (or a head shorter than a tenth of its height) is not an ID photo, and framing it
+# would shrink the person by orders of magnitude: /api/fix with face_width=1 once asked for a 22 GB
+# canvas. A window outside these is refused (400 naming the parameter) before any work.
+MIN_FACE_SHARE = 0.1  # smallest face width, share of the output width
+MIN_HEAD_SHARE = 0.1  # smallest head height (crown to chin), share of the output height
+
+# Request options of seed 002's face-size windows, by the FixOptions.windows key they set.
+WINDOW_OPTIONS = {"face_width": "face_width", "head": "face_height", "crown_gap": "head_top",
+                  "chin_top": "chin_top", "eyes_top": "eyes_top"}
+
+Window = tuple[float | None, float | None]
+
+
+def _holdable(name: str, window: Window, lo: float, hi: float, what: str, frame: str) -> None:
+    """Refuse a window no value in [lo, hi] (output px) meets, naming the parameter."""
+    w_lo, w_hi = window
+    if w_lo is not None and w_hi is not None and w_lo > w_hi:
+        raise CheckerError("INVALID_ARGUMENT", f"{name}: the smallest {what} ({w_lo:g} px) is larger than the "
+                                               f"largest ({w_hi:g} px)")
+    if (w_lo is not None and w_lo > hi) or (w_hi is not None and w_hi < lo):
+        asked = (f"at least {w_lo:g}" if w_hi is None else f"at most {w_hi:g}" if w_lo is None
+                 else f"{w_lo:g}-{w_hi:g}")
+        raise CheckerError("INVALID_ARGUMENT", f"{name}: a {what} of {asked} px cannot be met in {frame}; "
+                                               f"it must allow {lo:g}-{hi:g} px")
+
+
 def windows_for(spec: Spec, width: int, height: int, overrides: Mapping[str, Any],
-                extra: Mapping[str, tuple[float | None, float | None]] | None = None) -> crop.Windows:
+                extra: Mapping[str, Window] | None = None) -> crop.Windows:
     """The spec's framing windows in output pixels, through the same rules the checker applies;
-    ``extra`` (seed 002's face-size constraints: head, face_width, crown_gap, eyes_above_bottom,
-    chin_gap) wins over them."""
+    ``extra`` (seed 002's face-size constraints: head, face_width, crown_gap, eyes_top, chin_top)
+    wins over them. A window the width x height frame cannot hold (a face wider than the photo or
+    narrower than MIN_FACE_SHARE of it, a head taller than the photo or shorter than
+    MIN_HEAD_SHARE of it, eyes or chin outside it, no room below the crown gap) is a CheckerError
+    INVALID_ARGUMENT naming the request option or the check whose thresholds gave it."""
     photo_like = Photo(rgb=np.zeros((1, 1, 3), np.uint8), format="JPEG", file_size=0)
     frame = frame_for(spec, photo_like, overrides)
     frame = rules.Frame(width, height, frame.frame_w, frame.frame_h, dpi=frame.dpi, mm_w=frame.mm_w, mm_h=frame.mm_h)
     active = rules.plan(spec.checks, overrides, frame).active
-
-    def window(check: str) -> tuple[float | None, float | None]:
-        if check not in active:
-            return (None, None)
-        th = active[check][1]
-        return (th.get("min"), th.get("max"))
-
+    table = rules.load_rules()
     extra = extra or {}
-    given = extra.get("head") or window("head_length")
-    head = (given[0] if given[0] is not None else 0.5 * height, given[1] if given[1] is not None else 0.8 * height)
-    eyes = window("eyes_space_bottom")
-    chin: tuple[float | None, float | None] = (window("chin_bottom")[0], None)
+
+    def given(key: str, check: str) -> tuple[Window, str]:
+        """The window and the name to refuse it by: the request option, else the check's thresholds."""
+        if extra.get(key) is not None:
+            return extra[key], WINDOW_OPTIONS[key]
+        if check not in active:
+            return (None, None), check
+        th = active[check][1]
+        params = [p for p in table[check].params.values()] if check in table else []
+        return (th.get("min"), th.get("max")), f"{check} ({', '.join(params)})" if params else check
+
+    where = f"a {width} x {height} px photo"
+    face_min, head_min = MIN_FACE_SHARE * width, MIN_HEAD_SHARE * height
+    face_width, name = given("face_width", "facial_width")
+    _holdable(name, face_width, face_min, width, "face width", where)
+    head_given, name = given("head", "head_length")
+    _holdable(name, head_given, head_min, height, "head height", where)
+    head = (head_given[0] if head_given[0] is not None else 0.5 * height,
+            head_given[1] if head_given[1] is not None else 0.8 * height)
+    crown, name = given("crown_gap", "hairline_top")
+    _holdable(name, crown, 0.0, height - head_min, "gap above the head", where)
+    if "crown_gap" in extra and "head" in extra and crown[0] is not None and head_given[0] is not None \
+            and crown[0] + head_given[0] > height:
+        raise CheckerError("INVALID_ARGUMENT", f"head_top and face_height: a gap of {crown[0]:g} px above a head of "
+                                               f"{head_given[0]:g} px does not fit in {where}")
+    eyes, name = given("eyes_top", "eyes_space_bottom")
+    _holdable(name, eyes, 0.0, height, "eye line distance from the edge", where)
     if "eyes_top" in extra:  # distances from the top edge -> above the bottom edge
         eyes = _flip(extra["eyes_top"], height)
+    chin_bottom, name = given("chin_top", "chin_bottom")
     if "chin_top" in extra:
+        _holdable(name, chin_bottom, head_min, height, "distance from the top edge to the chin", where)
         chin = _flip(extra["chin_top"], height)
+    else:
+        chin = (chin_bottom[0], None)
+        _holdable(name, chin, 0.0, height - head_min, "gap below the chin", where)
     return crop.Windows(
-        head=head, eyes_above_bottom=eyes, crown_gap=extra.get("crown_gap") or window("hairline_top"),
-        chin_gap_min=chin[0], chin_gap_max=chin[1], face_width=extra.get("face_width") or window("facial_width"),
+        head=head, eyes_above_bottom=eyes, crown_gap=crown, chin_gap_min=chin[0], chin_gap_max=chin[1],
+        face_width=face_width,
     )
 
 
-def _flip(window: tuple[float | None, float | None], height: int) -> tuple[float | None, float | None]:
+def check_options(spec: Spec, opts: FixOptions) -> tuple[int, int]:
+    """Refuse, before any work, options the output frame cannot hold: the output size, the face
+    windows (see windows_for), a label taller than half the photo, a print sheet too large for its
+    dpi. Returns the output size (width, height)."""
+    from .generate import layout
+
+    width, height = output_size(spec, opts)
+    windows_for(spec, width, height, opts.overrides, opts.windows)
+    if opts.label_text and not 1 <= opts.label_height <= height // 2:
+        raise CheckerError("INVALID_ARGUMENT", f"label_height: {opts.label_height} px is more than half of the "
+                                               f"{height} px photo (at most {height // 2} px)")
+    if opts.layout:
+        layout.paper_px(opts.layout, int(opts.dpi or spec.dpi), opts.layout_vertical)
+    return width, height
+
+
+def _flip(window: Window, height: int) -> Window:
     lo, hi = window
     return (None if hi is None else height - hi, None if lo is None else height - lo)
 
@@ -164,6 +232,7 @@ def fix(photo: Photo, spec: Spec, opts: FixOptions | None = None, *,
     from .generate import background, beauty, filesize, layout, matting, watermark
 
     opts = opts or FixOptions()
+    width, height = check_options(spec, opts)  # what the frame cannot hold is refused before any work
     t: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -194,11 +263,10 @@ def fix(photo: Photo, spec: Spec, opts: FixOptions | None = None, *,
     subject = crop.subject_from(a, alpha, fg)
     if opts.align:
         subject, _ = crop.align_roll(subject, a.mesh[:, :2])
-    width, height = output_size(spec, opts)
     wins = windows_for(spec, width, height, opts.overrides, opts.windows)
     placement = crop.place_for_windows(subject, width, height, wins)
     standard = crop.render(subject, placement)
-    hd = crop.render(subject, placement.at_native())
+    hd = crop.render(subject, placement.at_native(subject.alpha.shape))
     lap("crop")
     out_rgb = background.compose(standard, bg, render=opts.render, color2=opts.bg2)
     if opts.label_text:

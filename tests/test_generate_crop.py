@@ -109,6 +109,6 @@ def test_render_is_uniform_and_pads_with_transparency(subjects):
 def test_hd_is_the_same_framing_at_native_resolution(subjects):
     s = subjects["hivision_idphoto_2.jpg"]
     p = crop.place_for_windows(s, 295, 413, crop.Windows(head=(240, 270)))
-    hd = p.at_native()
+    hd = p.at_native(s.alpha.shape)
     assert hd.scale == 1.0 and hd.width == round(295 / p.scale) and hd.height == round(413 / p.scale)
     assert hd.width / hd.height == pytest.approx(295 / 413, abs=0.01)

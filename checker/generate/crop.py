@@ -29,6 +29,19 @@ CROWN_COLUMNS = 0.6
 # Windows are aimed at from this far inside (share of the frame height, 1.5 px at least): the
 # re-check's crown, read from its own segmentation of the output, differs by up to ~2 px.
 SAFETY_MARGIN = 0.006
+# Hard bounds on what rendering allocates, whatever placement it is handed (issue 12: a 1 px face
+# width once asked for a 75,649 x 105,908 px HD canvas, 22 GB). The HD framing (the same framing at
+# the source's resolution) covers at most HD_SOURCE_FACTOR times the source's pixels: a frame that
+# reaches far beyond the photo is transparent there, and more resolution than the photo has adds
+# nothing. No canvas is ever larger than MAX_CANVAS_PIXELS (the largest output, 4096 x 4096 px).
+HD_SOURCE_FACTOR = 4.0
+MAX_CANVAS_PIXELS = 4096 * 4096
+# The solver never shrinks the head below this share of the frame height, whatever the windows say
+# (the request's windows are refused long before this, see autofix.check_options).
+MIN_HEAD_SHARE = 0.05
+# Placements render only inside these (a NaN or an infinity is outside too): the source rectangle
+# the output covers stays a finite number of pixels.
+MIN_SCALE, MAX_SCALE, MAX_OFFSET = 1e-6, 1e6, 1e9
 
 
 @dataclass(frozen=True)
@@ -58,13 +71,23 @@ class Placement:
     width: int
     height: int
 
-    def at_native(self) -> Placement:
+    def at_native(self, source: tuple[int, ...]) -> Placement:
         """The same framing at the source's own resolution (the HD photo): no upscaling of the
-        source, and never smaller than this placement's output."""
+        source, and never smaller than this placement's output. ``source`` is the shape (height,
+        width, ...) of the photo rendered from: the canvas stays within HD_SOURCE_FACTOR times its
+        pixels and MAX_CANVAS_PIXELS, at a lower resolution than the source's when the frame covers
+        far more than the photo (a person placed tiny in it)."""
+        if not self.scale > 0:  # NaN too
+            raise CheckerError("CANNOT_FRAME", f"the placement's scale {self.scale!r} is not a positive number")
         if self.scale >= 1.0:
             return self
-        k = 1.0 / self.scale
-        return Placement(1.0, self.tx * k, self.ty * k, round(self.width * k), round(self.height * k))
+        out = float(self.width * self.height)
+        budget = max(out, min(HD_SOURCE_FACTOR * source[0] * source[1], MAX_CANVAS_PIXELS))
+        k = min(1.0 / self.scale, math.sqrt(budget / out))
+        w, h = max(1, round(self.width * k)), max(1, round(self.height * k))
+        if w * h > budget:  # rounding up past the bound
+            w, h = max(1, math.floor(self.width * k)), max(1, math.floor(self.height * k))
+        return Placement(self.scale * k, self.tx * k, self.ty * k, w, h)
 
 
 def subject_from(a: Analysis, alpha: np.ndarray, rgb: np.ndarray | None = None) -> Subject:
@@ -236,6 +259,9 @@ def place_for_windows(s: Subject, width: int, height: int, win: Windows, steps: 
     c_lo, c_hi = win.crown_gap
     c_mid = _mid(c_lo, c_hi)
     k_lo, k_hi = _scale_range(win, s)
+    floor = MIN_HEAD_SHARE * height / head_src  # never a zero, negative or vanishing scale
+    k_lo = max(k_lo, floor) if math.isfinite(k_lo) else floor
+    k_hi = max(k_hi, k_lo) if math.isfinite(k_hi) else k_lo
     best: tuple[float, float, float] | None = None  # cost, scale, ty
     for k in np.linspace(k_lo, k_hi, steps):
         lo, hi = -math.inf, math.inf
@@ -283,8 +309,8 @@ def place_hivision(s: Subject, width: int, height: int, *, head_measure_ratio: f
                             ("head_height_ratio", head_height_ratio, 0.0, 1.0),
                             ("top_distance_min", top_distance_min, 0.0, 1.0),
                             ("top_distance_max", top_distance_max, 0.0, 1.0)):
-        if not lo < v <= hi and not (name != "head_measure_ratio" and v == 0):
-            raise CheckerError("INVALID_ARGUMENT", f"{name} must be in ({lo}, {hi}], got {v}")
+        if not lo <= v <= hi:  # NaN too
+            raise CheckerError("INVALID_ARGUMENT", f"{name} must be in [{lo}, {hi}], got {v}")
     if top_distance_min > top_distance_max:
         raise CheckerError("INVALID_ARGUMENT", "top_distance_min is larger than top_distance_max")
     fx, fy, fw, fh = s.face_box
@@ -312,8 +338,14 @@ def place_hivision(s: Subject, width: int, height: int, *, head_measure_ratio: f
 # --- rendering -----------------------------------------------------------------------------------------
 def render(s: Subject, p: Placement) -> np.ndarray:
     """The placed person as RGBA (straight alpha), transparent where the frame leaves the photo.
-    Downscaling goes through an area filter; nothing is stretched."""
+    Downscaling goes through an area filter; nothing is stretched. A placement that is not finite,
+    or whose canvas is beyond MAX_CANVAS_PIXELS, is refused before anything is allocated."""
     h, w = s.alpha.shape
+    if not (MIN_SCALE <= p.scale <= MAX_SCALE and abs(p.tx) <= MAX_OFFSET and abs(p.ty) <= MAX_OFFSET):
+        raise CheckerError("CANNOT_FRAME", f"the placement {p} is outside scale {MIN_SCALE:g}-{MAX_SCALE:g},"
+                                           f" offset ±{MAX_OFFSET:g} px")
+    if not (p.width >= 1 and p.height >= 1 and p.width * p.height <= MAX_CANVAS_PIXELS):
+        raise CheckerError("CANNOT_FRAME", f"a {p.width} x {p.height} px canvas is outside 1-{MAX_CANVAS_PIXELS} px")
     # The source rectangle the output covers, padded by a pixel for interpolation.
     sx0, sy0 = -p.tx / p.scale, -p.ty / p.scale
     sx1, sy1 = sx0 + p.width / p.scale, sy0 + p.height / p.scale

@@ -44,4 +44,5 @@ def make_idphoto(photo: Photo, *, width: int = 295, height: int = 413, matting_m
     placement = crop.place_hivision(subject, width, height, head_measure_ratio=head_measure_ratio,
                                     head_height_ratio=head_height_ratio, top_distance_min=top_distance_min,
                                     top_distance_max=top_distance_max)
-    return IDPhoto(crop.render(subject, placement), crop.render(subject, placement.at_native()), placement)
+    hd = crop.render(subject, placement.at_native(subject.alpha.shape))
+    return IDPhoto(crop.render(subject, placement), hd, placement)

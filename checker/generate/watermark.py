@@ -206,21 +206,47 @@ def _text_mask(text: str, size: int, stroke: int = 0) -> tuple[np.ndarray, np.nd
 def _tiled(mask: np.ndarray, space: int, shape: tuple[int, ...], angle: float) -> np.ndarray:
     """``mask`` repeated with ``space`` px between copies, every other row shifted by half a copy
     (a brick pattern, so the words do not line up in columns), rotated by ``angle`` degrees
-    counter-clockwise about the photo's centre, cropped to ``shape``. Float32 in 0-1."""
+    counter-clockwise about the photo's centre, cropped to ``shape``. Float32 in 0-1.
+
+    The pattern is periodic, so only the square about its centre that any rotation of the photo can
+    show (the photo's diagonal) is built, by indexing the mask modulo the cell: memory is bounded by
+    the photo, whatever the text, size and space (tiling the whole pattern first once asked for
+    60 GB with a 200-character text at 1000 px)."""
     h, w = shape
     th, tw = mask.shape
-    cell = np.zeros((th + space, tw + space), np.uint8)
-    cell[:th, :tw] = mask
-    pair = np.vstack([cell, np.roll(cell, (tw + space) // 2, axis=1)])
-    # Big enough that no corner of the photo falls outside the rotated pattern.
-    side = int(math.ceil(math.hypot(h, w))) + 2 * max(pair.shape)
-    reps = (side // pair.shape[0] + 1, side // pair.shape[1] + 1)
-    big = np.tile(pair, reps)
-    cy, cx = big.shape[0] / 2, big.shape[1] / 2
-    m: np.ndarray = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
-    m[:, 2] += (w / 2 - cx, h / 2 - cy)
-    out = cv2.warpAffine(big, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(0,))
+    ch, cw = th + space, tw + space  # one cell: the text, then the space below and after it
+    shift = cw // 2  # the second row of a pair is the first rolled right by half a cell
+    # The full tiling this is a window of: its centre is where the photo's centre goes.
+    full = int(math.ceil(math.hypot(h, w))) + 2 * max(2 * ch, cw)
+    cy, cx = (full // (2 * ch) + 1) * 2 * ch / 2, (full // cw + 1) * cw / 2
+    side = int(math.ceil(math.hypot(h, w))) + 4
+    y0, x0 = int(math.floor(cy - side / 2)), int(math.floor(cx - side / 2))
+    ys, xs = np.arange(y0, y0 + side), np.arange(x0, x0 + side)
+    ry = ys % (2 * ch)
+    top, my = ry < ch, ry % ch
+    window = np.zeros((side, side), np.uint8)
+    for rows, cols in ((top & (my < th), xs % cw), (~top & (my < th), (xs - shift) % cw)):
+        r, c = np.flatnonzero(rows), np.flatnonzero(cols < tw)
+        if r.size and c.size:
+            window[np.ix_(r, c)] = mask[np.ix_(my[r], cols[c])]
+    m: np.ndarray = cv2.getRotationMatrix2D((cx - x0, cy - y0), angle, 1.0)
+    m[:, 2] += (w / 2 - (cx - x0), h / 2 - (cy - y0))
+    out = cv2.warpAffine(window, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(0,))
     return out.astype(np.float32) * (1.0 / 255.0)
+
+
+def _within(text: str, size: int, limit: float) -> str:
+    """The longest start of ``text`` whose drawing at ``size`` px is at most ``limit`` px wide
+    (at least one character): a watermark wider than the photo's diagonal cannot show whole."""
+    font = get_font(size)
+    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
+    if probe.textlength(text, font=font) <= limit:
+        return text
+    lo, hi = 1, len(text)  # the answer is in [lo, hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if probe.textlength(text[:mid], font=font) <= limit else (lo, mid)
+    return text[:lo]
 
 
 def _blend(rgb: np.ndarray, alpha: np.ndarray, color: tuple[int, int, int]) -> np.ndarray:
@@ -237,7 +263,7 @@ def add_watermark(rgb: np.ndarray, text: str, *, size: int = 20, opacity: float 
                   color: str = "#000000", space: int = 25) -> np.ndarray:
     """Seed 000's watermark: ``text`` at ``size`` px, repeated over the whole photo with ``space`` px
     between copies, rotated ``angle`` degrees (counter-clockwise), blended in ``color`` at ``opacity``.
-    The photo keeps its size."""
+    The photo keeps its size. A text wider than the photo's diagonal at ``size`` is cut to it."""
     _check_rgb(rgb)
     if not isinstance(text, str) or not text.strip():
         raise CheckerError("INVALID_ARGUMENT", "text must be a non-empty string")
@@ -248,6 +274,7 @@ def add_watermark(rgb: np.ndarray, text: str, *, size: int = 20, opacity: float 
     col = _color(color, "color")
     if opacity == 0:
         return rgb.copy()
+    text = _within(text, size, math.hypot(*rgb.shape[:2]))
     alpha = _tiled(_text_mask(text, size)[0], space, rgb.shape[:2], angle) * opacity
     return _blend(rgb, alpha, col)
 

@@ -23,7 +23,10 @@ def _beauty(flag: str, factor: str, what: str) -> tuple[Param, Param]:
 
 
 def _window(name: str, what: str) -> tuple[Param, Param, Param]:
-    """Seed face-size constraints in output pixels: an exact value, or a minimum and a maximum."""
+    """Seed face-size constraints in output pixels: an exact value, or a minimum and a maximum. The
+    static bound is the largest output; what the output frame can hold (a face a tenth of its width
+    up to its width, a head a tenth of its height up to its height, ...) depends on the size, so
+    autofix.check_options refuses the rest before any work (400 naming the option)."""
     return (Param(name, "int", f"{what} (exact, ±1 px)", lo=0, hi=4096, unit="px"),
             Param(f"min_{name}", "int", f"smallest {what}", lo=0, hi=4096, unit="px"),
             Param(f"max_{name}", "int", f"largest {what}", lo=0, hi=4096, unit="px"))
@@ -63,14 +66,16 @@ OPTIONS: tuple[Param, ...] = (
     Param("max_file_size", "int", "largest file (only without quality)", lo=1, hi=15 * 1024 * 1024, unit="bytes"),
     Param("add_label", "flag", "add a text strip under the photo", default=False),
     Param("label_text", "string", "the strip's text (with add_label)", max_len=200),
-    Param("label_height", "int", "height of the strip", default=30, lo=8, hi=400, unit="px"),
+    Param("label_height", "int", "height of the strip (at most half the photo's height)", default=30, lo=8, hi=400,
+          unit="px"),
     Param("layout", "flag_or_choice", "also make a print sheet (1, or the paper's name)", choices=PAPERS,
           default="5inch", cost=_LAYOUT),
     Param("layout_size", "choice", "paper of the print sheet", choices=PAPERS),
     Param("layout_vertical", "flag", "lay the sheet out vertically", default=False),
     Param("layout_bg_color", "string", "colour of the sheet around the photos", max_len=40),
     Param("layout_qr_code_data", "string", "text of a QR code on the sheet", max_len=1000),
-    Param("layout_qr_code_size", "int", "size of the QR code", default=290, lo=20, hi=2000, unit="px"),
+    Param("layout_qr_code_size", "int", "size of the QR code (at most the sheet's short side inside the margins)",
+          default=290, lo=21, hi=2000, unit="px"),
     Param("layout_label_text", "string", "text on the sheet (\\n for new lines)", max_len=500),
     Param("crop_marks", "flag", "cutting marks on the sheet", default=False),
     Param("human_matting_model", "string", "matting model name (GET /api/models lists them)", max_len=100),

@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request, send_file
 
-from ..autofix import options_from_values
+from ..autofix import check_options, options_from_values
 from ..errors import CheckerError
 from ..imaging import MAX_BYTES
 from ..params.generation import TASKS
@@ -25,7 +25,7 @@ from ..specs import load_spec
 from ..tasks.service import TaskService
 from ..tasks.settings import config_from
 from ..tasks.urls import URLRefused, check_url
-from ..tasks.work import BILLING, polling_body
+from ..tasks.work import BILLING, DEFAULT_SPEC, polling_body
 from .auth import authorize, billed
 from .envelopes import tasks_error, use
 from .inputs import request_params
@@ -66,9 +66,8 @@ def create_task():
     """Create a task; with sync=1 answer once it has ended."""
     params = request_params()
     v = TASKS.parse(params)
-    options_from_values(v)  # refuse bad options now, not in the task
-    if v.get("spec_id"):
-        load_spec(v["spec_id"])
+    # Refuse bad options now, not in the task: sizes the frame cannot hold included (issue 12).
+    check_options(load_spec(v.get("spec_id") or DEFAULT_SPEC), options_from_values(v))
     sync = v["sync"]
     svc = service()
     policy = svc.config.policy
