@@ -51,6 +51,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         given = request.headers.get("X-Request-Id", "")
         g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
 
+    from . import admission
+
+    admission.install(app)  # heavy requests: a slot each, or 503 + Retry-After when all are taken
+
     @app.after_request
     def echo_request_id(response):
         response.headers["X-Request-Id"] = g.get("request_id", "")

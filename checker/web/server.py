@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 class Server(BaseApplication):
@@ -50,3 +57,36 @@ def access_mode(host: str) -> tuple[str, str]:
 def serve(host: str = "127.0.0.1", port: int = 8080, workers: int | None = None) -> None:
     """Serve until interrupted."""
     Server({"bind": f"{host}:{port}", "workers": workers}).run()
+
+
+def _in_gunicorn_worker() -> bool:
+    """A gunicorn worker sets its signal handlers before it loads the app; the master's are its own."""
+    from gunicorn.workers.base import Worker
+
+    return isinstance(getattr(signal.getsignal(signal.SIGTERM), "__self__", None), Worker)
+
+
+def resume_tasks_in_each_worker(app: Flask) -> None:
+    """Start ``app``'s task service (it resumes what a killed run left, then keeps sweeping) in the
+    process that serves it, for servers started without the project's gunicorn hooks (a plain
+    ``gunicorn wsgi:app``).
+
+    Imported by a gunicorn worker (the default), that process is this one. Imported by gunicorn's
+    master to preload the app (``--preload``), threads started now would not survive the fork into
+    the workers: each forked child starts it instead, once it is a worker (the check skips a child
+    that gunicorn forks only to exec a new master)."""
+    from .tasks_api import start_tasks
+
+    if "gunicorn.arbiter" not in sys.modules or _in_gunicorn_worker():
+        start_tasks(app)
+        return
+
+    def when_a_worker() -> None:
+        for _ in range(40):  # the worker sets its signal handlers within moments of the fork
+            if _in_gunicorn_worker():
+                start_tasks(app)
+                return
+            threading.Event().wait(0.25)
+
+    os.register_at_fork(after_in_child=lambda: threading.Thread(target=when_a_worker, name="task-resume",
+                                                                daemon=True).start())
