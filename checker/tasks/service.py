@@ -77,8 +77,22 @@ class TaskService:
         self._pool.submit(self._run, task_id)
 
     def run_here(self, task_id: str) -> None:
-        """Run a task in the calling thread (sync=1)."""
-        self._run(task_id)
+        """Run a task for a caller that waits for it (sync=1, a Celery worker) and return when it has
+        ended: at its time limit at the latest, even while an abandoned stage still runs (that stage
+        cannot be interrupted; its thread stops at the next step, see work._Attempt)."""
+        ended = threading.Event()
+
+        def notify(tid: str) -> None:  # called by whoever ended the task, after its refund
+            try:
+                self._notify(tid)
+            finally:
+                ended.set()
+
+        runner = threading.Thread(target=execute, args=(self.store, task_id, self.config, self.worker_id, notify),
+                                  name=f"sync-{task_id[:8]}", daemon=True)
+        runner.start()
+        while not ended.wait(0.05) and runner.is_alive():
+            pass
 
     def _run(self, task_id: str) -> None:
         execute(self.store, task_id, self.config, self.worker_id, notify=self._notify)
