@@ -240,13 +240,7 @@ def test_the_three_sources_give_the_same_answer(client, face_bytes, remote):
     assert post(client, {"selfie_image_id": by_url.headers["X-Image-Id"], "mask_eye": "1"}).status_code == 200
 
 
-def test_private_urls_are_refused_by_default(tmp_path, remote):
-    from checker.web import create_app
-
-    app = create_app({"TESTING": True, "KEYS_DB": str(tmp_path / "k.sqlite3"), "TASKS_DIR": str(tmp_path / "t")})
-    resp = post(app.test_client(), {"selfie_url": remote + "/photo"})
-    assert resp.status_code == 400 and resp.get_json()["status"] == "DOWNLOAD_ERROR"
-    assert "private" in resp.get_json()["reason"]
+# Private selfie_url addresses: tests/test_outbound.py (inside a network namespace).
 
 
 def test_a_key_in_the_query_as_in_the_seeds_curl(app, client, face_bytes):

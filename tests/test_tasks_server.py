@@ -120,6 +120,35 @@ def test_a_server_killed_mid_task_loses_nothing(tmp_path, web):
         srv.kill(signal.SIGTERM)
 
 
+def test_a_callback_waiting_for_its_retry_survives_kill_9(tmp_path, web):
+    """The receiver fails the first attempt; the server is killed while the retry waits; the server
+    started again over the same folder sends it, once."""
+    srv = Server(tmp_path / "tasks", CHECKER_CALLBACK_DELAYS="[0, 2]")
+    srv.start()
+    Files.fail_first = 1
+    try:
+        created = post_form(srv.base + TASK_URL, {"image_url": f"{web}/photo", "callback_url": f"{web}/cb"})
+        task_id = created["data"]["task_id"]
+        end = time.time() + 60
+        while not Files.posts and time.time() < end:
+            time.sleep(0.05)
+        assert len(Files.posts) == 1, "the first attempt never came"
+        time.sleep(0.3)  # its failure is written down; the retry is 2 s away
+        srv.kill()  # kill -9
+        assert len(Files.posts) == 1
+        srv.start()
+        end = time.time() + 30
+        while len(Files.posts) < 2 and time.time() < end:
+            time.sleep(0.05)
+        assert len(Files.posts) == 2, "the callback waiting for its retry was lost with the server"
+        assert Files.posts[-1]["data"]["task_id"] == task_id and Files.posts[-1]["data"]["state"] == st.DONE
+        time.sleep(2.5)  # both workers keep looking: it is not sent again
+        assert len(Files.posts) == 2
+        assert st.TaskStore(tmp_path / "tasks").get(task_id)["callback_status"] == "delivered (attempt 2)"
+    finally:
+        srv.kill(signal.SIGTERM)
+
+
 # --- Celery with a real Redis ---------------------------------------------------------------------------
 @pytest.fixture
 def redis_url(tmp_path):

@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from . import store as st
-from .work import TaskConfig, deliver_callback, execute, refund_failed
+from .callbacks import CallbackSender
+from .work import TaskConfig, execute, refund_failed
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class TaskService:
         self.store, self.config, self.mode, self.broker = store, config, mode, broker
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="task")
-        self._callbacks = ThreadPoolExecutor(max_workers=4, thread_name_prefix="callback")
+        self._callbacks = CallbackSender(store, config, self.worker_id)  # callbacks due, from the store
         self._started = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -49,10 +50,12 @@ class TaskService:
         for task_id in again + self.store.queued():
             self.submit(task_id)
         threading.Thread(target=self._sweeper, name="task-sweeper", daemon=True).start()
+        self._callbacks.start()  # and the callbacks a previous run left waiting
 
     def stop(self) -> None:
         self._stop.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._callbacks.stop()
 
     def _sweeper(self) -> None:
         while not self._stop.wait(SWEEP_EVERY):
@@ -105,9 +108,8 @@ class TaskService:
             self._notify(task_id)
 
     def _notify(self, task_id: str) -> None:
-        task = self.store.get(task_id)
-        if task and task["callback_url"]:
-            self._callbacks.submit(deliver_callback, self.store, task_id, self.config)
+        """A task ended: its callback (queued in the store with the end) is sent now."""
+        self._callbacks.kick()
 
     # --- reading ----------------------------------------------------------------------------------
     def wait(self, task_id: str, timeout: float) -> dict[str, Any] | None:

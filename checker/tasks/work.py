@@ -1,4 +1,5 @@
-"""One task, start to end: claim it, get its image, generate, store the result, call back.
+"""One task, start to end: claim it, get its image, generate, store the result (ending a task queues
+its callback in the store; checker/tasks/callbacks.py sends it).
 
 The same function runs in the in-process thread pool and in a Celery worker.
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 from ..errors import CheckerError
 from . import store as st
-from .urls import FetchFailed, Policy, TooLarge, URLRefused, download, post_json
+from .urls import FetchFailed, Policy, TooLarge, URLRefused, download
 
 log = logging.getLogger(__name__)
 
@@ -288,26 +289,3 @@ def polling_body(task: dict[str, Any]) -> dict[str, Any]:
         if task["report"]:
             data["report"] = json.loads(task["report"])
     return {"status": 200, "message": message, "data": data}
-
-
-# --- callbacks --------------------------------------------------------------------------------------------
-def deliver_callback(store: st.TaskStore, task_id: str, config: TaskConfig,
-                     sleep: Callable[[float], None] = time.sleep) -> None:
-    """POST the polling body to the task's callback_url, retrying with backoff until a 2xx."""
-    task = store.get(task_id)
-    if not task or not task["callback_url"]:
-        return
-    body = json.dumps(polling_body(task)).encode()
-    last = ""
-    for i, delay in enumerate(config.callback_delays, start=1):
-        sleep(delay)
-        try:
-            code = post_json(task["callback_url"], body, config.policy)
-        except (FetchFailed, URLRefused) as exc:
-            last = str(exc)
-            continue
-        if 200 <= code < 300:
-            store.set_callback_status(task_id, f"delivered (attempt {i})")
-            return
-        last = f"HTTP {code}"
-    store.set_callback_status(task_id, f"failed after {len(config.callback_delays)} attempts: {last}")

@@ -19,7 +19,7 @@ from ..generate.eyemask import mask_eyes
 from ..imaging import Limits, load_photo
 from ..params.services import MASK
 from ..tasks.settings import config_from
-from ..tasks.urls import FetchFailed, FetchTimedOut, TooLarge, URLRefused, download
+from ..tasks.urls import FetchFailed, FetchTimedOut, TooLarge, URLInvalid, URLRefused, download
 from .auth import billed, require_key
 from .envelopes import linkface_error, use
 
@@ -72,7 +72,7 @@ def _image(params: dict[str, Any]) -> bytes:
         if not data:
             raise CheckerError("INVALID_ARGUMENT", "selfie_file is empty")
         _check_size(data)
-        g.image_id = _store().save_input(data)
+        g.image_id = _store().save_input(data, owner=_key_id())
         return data
     if source == "selfie_url":
         policy = config_from(current_app.config).policy
@@ -80,20 +80,28 @@ def _image(params: dict[str, Any]) -> bytes:
                               max_bytes=LIMITS.max_bytes)
         try:
             data = download(params["selfie_url"], policy)
+        except URLInvalid as exc:  # not a URL one could fetch (a bad port...): a parameter error
+            raise CheckerError("INVALID_ARGUMENT", f"selfie_url: {exc}") from exc
         except FetchTimedOut as exc:
             raise CheckerError("DOWNLOAD_TIMEOUT", str(exc)) from exc
         except (FetchFailed, URLRefused) as exc:
             raise CheckerError("DOWNLOAD_ERROR", str(exc)) from exc
         except TooLarge as exc:
             raise CheckerError("IMAGE_FILE_SIZE_TOO_BIG", str(exc)) from exc
-        g.image_id = _store().save_input(data)
+        g.image_id = _store().save_input(data, owner=_key_id())
         return data
     image_id = str(params["selfie_image_id"])
     store = _store()
-    if not store.input_exists(image_id):
+    if not store.input_visible(image_id, _key_id()):  # another key's image is not there for this one
         raise CheckerError("IMAGE_ID_NOT_EXIST", f"no image {image_id!r} is kept here (images are kept for an hour)")
     g.image_id = image_id
     return store.read_input(image_id)
+
+
+def _key_id() -> str | None:
+    """The calling key (None when the server is open): kept images are that key's alone."""
+    key = g.get("api_key")
+    return key.id if key is not None else None
 
 
 def _check_size(data: bytes) -> None:

@@ -11,6 +11,7 @@ creating request is answered.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from ..tasks.service import TaskService
 from ..tasks.settings import config_from
 from ..tasks.urls import URLRefused, check_url
 from ..tasks.work import BILLING, DEFAULT_SPEC, polling_body
-from .auth import authorize, billed
+from .auth import authorize, billed, is_loopback
 from .envelopes import tasks_error, use
 from .inputs import request_params
 
@@ -82,13 +83,13 @@ def create_task():
             raise CheckerError("EMPTY_IMAGE", "image_file is empty")
         if len(data) > MAX_BYTES:
             raise CheckerError("IMAGE_FILE_SIZE_TOO_BIG", "image_file is larger than 15 MB")
-        image_id = svc.store.save_input(data)
+        image_id = svc.store.save_input(data, owner=_key_id())
     elif v.get("image_url"):
         image_url = v["image_url"]
         _check(image_url, policy, "image_url")
     elif v.get("last_id"):
         image_id = v["last_id"]
-        if not svc.store.input_exists(image_id):
+        if not svc.store.input_visible(image_id, _key_id()):  # another key's image is not there for this one
             raise CheckerError("INVALID_ARGUMENT", "last_id names no image kept here (images are kept for one hour)")
     else:
         raise CheckerError("EMPTY_IMAGE", "send image_file, image_url or last_id")
@@ -101,7 +102,7 @@ def create_task():
         kept[BILLING] = {"key": key.id, "cost": cost if key.credits is not None else 0}
     with billed(cost):
         task_id = svc.store.create(kept, image_id=image_id, image_url=image_url, callback_url=callback,
-                                   base_url=request.host_url)
+                                   base_url=_result_base(), owner=_key_id())
     if sync:
         svc.run_here(task_id)
         task = svc.store.get(task_id)
@@ -110,6 +111,32 @@ def create_task():
         return jsonify(polling_body(task))
     svc.submit(task_id)
     return jsonify({"status": 200, "message": "ok", "data": {"task_id": task_id}})
+
+
+def _key_id() -> str | None:
+    """The calling key (None when the server is open): the task and its input are that key's alone."""
+    key = g.get("api_key")
+    return key.id if key is not None else None
+
+
+# A Host header that names this machine's loopback: localhost, 127.x.x.x or [::1], maybe with a port.
+_HOST = re.compile(r"^(?P<name>localhost|[0-9.]{7,15}|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?$", re.IGNORECASE)
+
+
+def _result_base() -> str:
+    """Where a task's result URLs point; never at a Host the client chose.
+
+    PUBLIC_URL (CHECKER_PUBLIC_URL) when it is configured. Otherwise this request's address only when
+    its Host names this machine's loopback (a local server, `idphoto serve`'s default); for any other
+    Host, nothing: the URLs are then relative to this server (``/api/tasks/results/...``)."""
+    public = current_app.config.get("PUBLIC_URL")
+    if public:
+        return str(public).rstrip("/") + "/"
+    host = request.host
+    match = _HOST.match(host)
+    if match and (match["name"].lower() == "localhost" or is_loopback(match["name"].strip("[]"))):
+        return f"{request.scheme}://{host}{request.root_path}/"
+    return ""
 
 
 def _check(url: str, policy: Any, name: str) -> None:
