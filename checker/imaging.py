@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import math
 import re
 import threading
 import warnings
@@ -271,6 +272,6 @@ def _dpi(img: Image.Image) -> tuple[float, float] | None:
         x, y = float(dpi[0]), float(dpi[1])
     except (TypeError, ValueError, IndexError):
         return None
-    if x <= 1 or y <= 1:  # "1:1" is an aspect ratio, not a density
+    if not (math.isfinite(x) and math.isfinite(y)) or x <= 1 or y <= 1:  # 72/0 is no density; "1:1" an aspect
         return None
     return (round(x, 2), round(y, 2))

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import os
 import secrets
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CheckerError
+from .errors import CheckerError, sqlite_fault
 from .instance import instance_dir
 from .sqlite import Database
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -85,8 +89,10 @@ class KeyStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._sql = Database(self.path, _SCHEMA)  # credits: every commit on disk (synchronous FULL)
-
-
+        # Rate windows counted here while the file cannot be written: (key id, second) -> requests.
+        self._memory_windows: dict[tuple[str, int], int] = {}
+        self._memory_lock = threading.Lock()
+        self._degraded = False  # the last hit could not be written (logged once, not per request)
 
     # --- administration -------------------------------------------------------------------------
     def create(self, name: str = "", *, credits: int | None = None, rate_per_second: float | None = None,
@@ -142,23 +148,51 @@ class KeyStore:
 
     def hit(self, key: Key) -> None:
         """Count one request against the key's rate limit (a one-second window, shared by every
-        server process); RATE_LIMIT_EXCEEDED with the seconds to wait."""
+        server process); RATE_LIMIT_EXCEEDED with the seconds to wait.
+
+        When the key file cannot be written (disk full, read-only folder) the request is still
+        served: it is counted in this process's memory instead, so the limit holds per process
+        until the file can be written again. A read-only request (the free check) must not fail
+        because a counter could not be kept."""
         now = time.time()
         window = int(now)
-        with self._sql.transaction() as db:
-            db.execute("UPDATE api_keys SET requests = requests + 1 WHERE id = ?", (key.id,))
-            if not key.rate_per_second:
-                return
-            db.execute("INSERT INTO rate_windows VALUES (?, ?, 1) ON CONFLICT(key_id, window) DO UPDATE"
-                       " SET count = count + 1", (key.id, window))
-            count = db.execute("SELECT count FROM rate_windows WHERE key_id = ? AND window = ?",
-                               (key.id, window)).fetchone()[0]
-            db.execute("DELETE FROM rate_windows WHERE key_id = ? AND window < ?", (key.id, window - 5))
-            if count > math.floor(key.rate_per_second) and count > 1:
-                err = CheckerError("RATE_LIMIT_EXCEEDED",
-                                   f"more than {key.rate_per_second:g} requests per second with this key", http=429)
-                err.retry_after = max(1, math.ceil(window + 1 - now))
-                raise err
+        try:
+            with self._sql.transaction() as db:
+                db.execute("UPDATE api_keys SET requests = requests + 1 WHERE id = ?", (key.id,))
+                self._degraded = False
+                if key.rate_per_second:
+                    db.execute("INSERT INTO rate_windows VALUES (?, ?, 1) ON CONFLICT(key_id, window) DO UPDATE"
+                               " SET count = count + 1", (key.id, window))
+                    count = db.execute("SELECT count FROM rate_windows WHERE key_id = ? AND window = ?",
+                                       (key.id, window)).fetchone()[0]
+                    db.execute("DELETE FROM rate_windows WHERE key_id = ? AND window < ?", (key.id, window - 5))
+                    self._over_rate(key, count, now)
+        except sqlite3.Error as exc:
+            if not sqlite_fault(exc):
+                raise
+            if not self._degraded:
+                log.warning("%s cannot be written (%s): request counts and rate windows are kept in memory "
+                            "until it can", self.path, exc)
+                self._degraded = True
+            if key.rate_per_second:
+                self._over_rate(key, self._count_in_memory(key.id, window), now)
+
+    def _count_in_memory(self, key_id: str, window: int) -> int:
+        with self._memory_lock:
+            for k in [k for k in self._memory_windows if k[1] < window - 5]:
+                del self._memory_windows[k]
+            count = self._memory_windows.get((key_id, window), 0) + 1
+            self._memory_windows[(key_id, window)] = count
+            return count
+
+    @staticmethod
+    def _over_rate(key: Key, count: int, now: float) -> None:
+        assert key.rate_per_second
+        if count > math.floor(key.rate_per_second) and count > 1:
+            err = CheckerError("RATE_LIMIT_EXCEEDED",
+                               f"more than {key.rate_per_second:g} requests per second with this key", http=429)
+            err.retry_after = max(1, math.ceil(int(now) + 1 - now))
+            raise err
 
     def spend(self, key: Key, cost: int) -> int | None:
         """Take ``cost`` credits, all or nothing; OUT_OF_QUOTA (403) when too few are left.

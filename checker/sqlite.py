@@ -1,13 +1,21 @@
 """One SQLite file shared by threads and processes: a connection per thread, WAL, and short
-write transactions taken with BEGIN IMMEDIATE (so concurrent writers queue instead of failing)."""
+write transactions taken with BEGIN IMMEDIATE (so concurrent writers queue instead of failing).
+
+A connection that failed because the file could not be written (read-only, full, I/O error) is
+dropped, and the thread's next statement opens a fresh one: SQLite opens a file it may not write
+read-only and keeps it so, so a connection opened while the folder was read-only would otherwise
+refuse every write until the process restarts."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from .errors import sqlite_fault
 
 
 class Database:
@@ -30,18 +38,40 @@ class Database:
             self._local.db = db
         return db
 
+    def reset(self) -> None:
+        """Close this thread's connection; the next statement opens a new one."""
+        db = getattr(self._local, "db", None)
+        self._local.db = None
+        if db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
+
     def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
         """One statement on this thread's connection, outside any explicit transaction."""
-        return self.connection().execute(sql, params)
+        try:
+            return self.connection().execute(sql, params)
+        except sqlite3.Error as exc:
+            if sqlite_fault(exc):
+                self.reset()
+            raise
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
         db = self.connection()
-        db.execute("BEGIN IMMEDIATE")
         try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    try:
+                        db.execute("ROLLBACK")
+                    except sqlite3.Error:  # keep the first error; the connection is dropped below
+                        self.reset()
+                raise
+        except sqlite3.Error as exc:
+            if sqlite_fault(exc):
+                self.reset()
             raise
-        db.execute("COMMIT")

@@ -184,3 +184,19 @@ def test_no_face_is_a_400_in_the_envelope(client, face_bytes):
     resp = client.post("/idphoto", data={"input_image": upload(face_bytes("dogs_no_face.jpg"))},
                        content_type="multipart/form-data")
     assert resp.status_code == 400 and resp.get_json()["error"] == "NO_FACE_DETECTED"
+
+
+@pytest.mark.parametrize("endpoint", ["/idphoto", "/idphoto_crop", "/human_matting", "/add_background",
+                                      "/generate_layout_photos", "/watermark", "/set_kb"])
+def test_a_crash_answers_in_the_hivision_envelope(client, monkeypatch, endpoint):
+    from checker.web import hivision_api
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated fault")
+
+    monkeypatch.setattr(hivision_api, "_read", broken)
+    resp = client.post(endpoint, data={"input_image": upload(b"not read")}, content_type="multipart/form-data")
+    body = resp.get_json()
+    assert resp.status_code == 500, body
+    assert body["status"] is False and body["error"] == "INTERNAL_ERROR" and body["message"]
+    assert set(body) == {"status", "error", "message"} and "simulated" not in body["message"]

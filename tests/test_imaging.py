@@ -201,3 +201,50 @@ def test_sniff_format_names():
     assert sniff_format(b"GIF89a....") == "GIF"
     assert sniff_format(b"MM\x00*....") == "TIFF"
     assert sniff_format(b"nothing") is None
+
+
+def _tiff(rgb: np.ndarray, xres: tuple[int, int], yres: tuple[int, int], unit: int = 2) -> bytes:
+    """A baseline RGB TIFF written byte by byte, so that its resolution can be any rational (1/0)."""
+    h, w = rgb.shape[:2]
+    pixels = np.ascontiguousarray(rgb, dtype=np.uint8).tobytes()
+    entries = 12
+    extra = 8 + 2 + entries * 12 + 4  # after the header and the one IFD
+    xres_at, yres_at, bits_at, data_at = extra, extra + 8, extra + 16, extra + 22
+
+    def entry(tag: int, kind: int, count: int, value: bytes) -> bytes:
+        return struct.pack("<HHI", tag, kind, count) + value.ljust(4, b"\0")
+
+    def short(v: int) -> bytes:
+        return struct.pack("<H", v)
+
+    def long(v: int) -> bytes:
+        return struct.pack("<I", v)
+
+    ifd = [entry(256, 3, 1, short(w)), entry(257, 3, 1, short(h)), entry(258, 3, 3, long(bits_at)),
+           entry(259, 3, 1, short(1)), entry(262, 3, 1, short(2)), entry(273, 4, 1, long(data_at)),
+           entry(277, 3, 1, short(3)), entry(278, 3, 1, short(h)), entry(279, 4, 1, long(len(pixels))),
+           entry(282, 5, 1, long(xres_at)), entry(283, 5, 1, long(yres_at)), entry(296, 3, 1, short(unit))]
+    assert len(ifd) == entries
+    return (b"II*\0" + long(8) + short(entries) + b"".join(ifd) + long(0) + struct.pack("<II", *xres)
+            + struct.pack("<II", *yres) + struct.pack("<HHH", 8, 8, 8) + pixels)
+
+
+@pytest.mark.parametrize(("xres", "yres"), [((1, 0), (1, 0)), ((0, 0), (0, 0)), ((300, 1), (1, 0))])
+def test_a_tiff_resolution_over_zero_means_no_density(xres, yres):
+    rgb = _gradient()
+    assert load_photo(_tiff(rgb, (300, 1), (300, 1))).dpi == (300.0, 300.0)  # the writer is right
+    photo = load_photo(_tiff(rgb, xres, yres))
+    assert photo.format == "TIFF" and photo.dpi is None
+    assert np.array_equal(photo.rgb, rgb)
+
+
+def test_a_tiff_resolution_over_zero_is_checked_without_an_exception_text(client, face_rgb):
+    data = _tiff(face_rgb("hivision_test3.jpg"), (1, 0), (1, 0))
+    resp = client.post("/api/check_pic", data={"file": (io.BytesIO(data), "p.tif"), "spec_id": "1102"},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 200
+    text = resp.get_data(as_text=True)
+    assert "NaN" not in text and "failed:" not in text and "convert" not in text
+    body = resp.get_json()
+    assert body["all_check_result"]["format"] == "TIFF"
+    assert "photo_format" in body["result"] and "px_and_mm" in body["result"]

@@ -134,3 +134,64 @@ def test_spec_catalogue_endpoints(client):
 def test_healthz(client):
     body = client.get("/healthz").get_json()
     assert body["status"] == "ok" and body["specs"] == 140 and body["rules"] >= 50
+
+
+# --- issue 12 weak points: strict JSON, the request id in the log, Allow on 405 --------------------------
+def _strict_json(data: bytes):
+    import json
+
+    def refuse(constant: str):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(data, parse_constant=refuse)
+
+
+def test_a_measurement_that_is_nan_still_answers_valid_json(client, monkeypatch):
+    from checker.web import check_api
+
+    def report(photo, spec, params, request_id=""):
+        return {"code": 200, "check_result": 0, "value_dict": {"ppi": float("nan"), "face_blur": 12.5},
+                "all_check_result": {"dpi": [float("inf"), -float("inf")], "nested": [{"x": float("nan")}]},
+                "request_id": request_id}
+
+    monkeypatch.setattr(check_api, "run_check", report)
+    resp = client.post("/api/check_pic", json={"file": b64(_small_png(60, 80)), "spec_id": 1102})
+    assert resp.status_code == 200
+    body = _strict_json(resp.data)
+    assert body["value_dict"] == {"ppi": None, "face_blur": 12.5}
+    assert body["all_check_result"] == {"dpi": [None, None], "nested": [{"x": None}]}
+
+
+def test_a_crash_is_logged_with_the_request_id_the_answer_names(client, monkeypatch, caplog):
+    from checker.web import check_api
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated fault 4711")
+
+    monkeypatch.setattr(check_api, "run_check", broken)
+    with caplog.at_level("ERROR"):
+        resp = client.post("/api/check_pic", json={"file": b64(_small_png(60, 80)), "spec_id": 1102},
+                           headers={"X-Request-Id": "crash-req-42"})
+    assert_error(resp, "INTERNAL_ERROR", 500)
+    body = resp.get_json()
+    assert "4711" not in body["message"] and "crash-req-42" in body["message"]
+    logged = [r for r in caplog.records if "crash-req-42" in r.getMessage()]
+    assert logged and logged[0].exc_info and "simulated fault 4711" in str(logged[0].exc_info[1])
+
+
+@pytest.mark.parametrize(("path", "allowed", "family"), [
+    ("/api/check_pic", {"POST"}, "check"), ("/api/specs", {"GET", "HEAD"}, "check"),
+    ("/idphoto", {"POST"}, "hivision"), ("/api/tasks/visual/external/idphoto", {"POST"}, "tasks"),
+    ("/identity/mask_selfie_image", {"POST"}, "mask"), ("/api/v1/matting2", {"POST"}, "matting"),
+])
+def test_a_405_names_the_allowed_methods_in_the_family_envelope(client, path, allowed, family):
+    resp = client.delete(path)
+    assert resp.status_code == 405
+    assert allowed <= {m.strip() for m in resp.headers["Allow"].split(",")}
+    body = resp.get_json()
+    status = {"check": lambda b: b["status"], "hivision": lambda b: b["error"],
+              "tasks": lambda b: b["message"].split(":")[0], "mask": lambda b: b["status"],
+              "matting": lambda b: b["msg"].split(":")[0]}[family](body)
+    assert status == "METHOD_NOT_ALLOWED"
+    if family == "hivision":
+        assert body["status"] is False

@@ -15,6 +15,7 @@ Inputs are kept with the key that sent them (``owner``): another key cannot reus
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -128,13 +129,27 @@ class TaskStore:
         selfie_image_id) for ``ttl`` seconds, to ``owner`` (a key id; None: anyone, as in open mode)."""
         image_id = str(uuid.uuid4())
         tmp = self.inputs / f".{image_id}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, self.inputs / image_id)
-        now = time.time()
-        with self._sql.transaction() as db:
-            db.execute("INSERT INTO images (image_id, created_at, expires, owner) VALUES (?, ?, ?, ?)",
-                       (image_id, now, now + self.ttl, owner))
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, self.inputs / image_id)
+            now = time.time()
+            with self._sql.transaction() as db:
+                db.execute("INSERT INTO images (image_id, created_at, expires, owner) VALUES (?, ?, ?, ?)",
+                           (image_id, now, now + self.ttl, owner))
+        except BaseException:  # a full disk or read-only folder: no half-written file left behind
+            for p in (tmp, self.inputs / image_id):
+                with contextlib.suppress(OSError):
+                    p.unlink(missing_ok=True)
+            raise
         return image_id
+
+    def discard_input(self, image_id: str) -> None:
+        """Forget an input kept for a request that then failed (best effort: the sweep removes what
+        cannot be removed now)."""
+        with contextlib.suppress(OSError):
+            (self.inputs / image_id).unlink(missing_ok=True)
+        with contextlib.suppress(Exception), self._sql.transaction() as db:
+            db.execute("DELETE FROM images WHERE image_id = ?", (image_id,))
 
     def input_exists(self, image_id: str) -> bool:
         row = self._sql.execute("SELECT expires FROM images WHERE image_id = ?", (image_id,)).fetchone()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import math
 import re
 import uuid
 from collections.abc import Mapping
@@ -17,8 +17,6 @@ from ..imaging import MAX_BYTES
 from ..instance import instance_dir
 from . import envelopes
 
-log = logging.getLogger(__name__)
-
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -29,6 +27,31 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 
+class StrictJSONProvider(DefaultJSONProvider):
+    """JSON that every parser reads: a value that is not a finite number (a measurement that could
+    not be made) is answered as null, never as the bare NaN or Infinity Python would write."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        kwargs["allow_nan"] = False
+        try:
+            return super().dumps(obj, **kwargs)
+        except ValueError as exc:
+            if "out of range float" not in str(exc).lower():
+                raise
+            return super().dumps(_finite(obj), **kwargs)
+
+
+def _finite(obj: Any) -> Any:
+    """``obj`` with every NaN and infinity (in dicts, lists and tuples) replaced by None."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides DEFAULT_CONFIG (and ``CHECKER_*`` environment values)."""
     app = Flask(__name__, instance_path=str(instance_dir()))
@@ -36,9 +59,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("CHECKER")
     if config:
         app.config.update(config)
-    if isinstance(app.json, DefaultJSONProvider):
-        app.json.ensure_ascii = False  # Chinese messages stay readable
-        app.json.sort_keys = False
+    app.json = StrictJSONProvider(app)
+    app.json.ensure_ascii = False  # Chinese messages stay readable
+    app.json.sort_keys = False
 
     from . import check_api, docs_api, fix_api, health, hivision_api, mask_api, matting_api, page, specs_api, tasks_api
 
@@ -62,20 +85,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             response.headers["Retry-After"] = str(g.retry_after)
         return response
 
-    # App-wide fallbacks answer in the check API's envelope; each blueprint maps its own errors.
+    # App-wide fallbacks (routing errors, hooks outside a blueprint) answer in the envelope of the
+    # family the path belongs to; each blueprint maps its own errors (envelopes.use).
     @app.errorhandler(CheckerError)
     def on_checker_error(exc: CheckerError):
         return envelopes.for_request()(exc)
 
     @app.errorhandler(HTTPException)
     def on_http_error(exc: HTTPException):
-        return envelopes.for_request()(http_to_checker(exc))
+        return envelopes.answer_http(exc, envelopes.for_request())
 
     @app.errorhandler(Exception)
     def on_crash(exc: Exception):
-        log.exception("unhandled error")
-        message = "internal error; the request id identifies it in the log"
-        return envelopes.for_request()(CheckerError("INTERNAL_ERROR", message))
+        return envelopes.answer_crash(exc, envelopes.for_request())
 
     if app.config.get("WARM_UP_MODELS"):
         from .. import models

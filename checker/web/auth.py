@@ -8,6 +8,7 @@ JSON body, form or query (seed 004), or ``api_id`` + ``api_secret`` (seed 001).
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -15,6 +16,8 @@ from flask import current_app, g, request
 
 from ..errors import CheckerError
 from ..keys import Key, KeyStore, default_path, split_key
+
+log = logging.getLogger(__name__)
 
 
 def key_store() -> KeyStore:
@@ -112,7 +115,11 @@ def billed(cost: int) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        refund()
+        try:
+            refund()
+        except Exception:  # the key file cannot be written either: keep the first error, log the loss
+            log.exception("could not give back %s credits to key %s", g.get("charged_cost"),
+                          getattr(g.get("api_key"), "id", "?"))
         raise
 
 

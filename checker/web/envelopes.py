@@ -1,18 +1,21 @@
 """Each API family's error envelope, from one internal error type.
 
-A blueprint names its envelope with :func:`use`; errors raised inside its views, and requests under
-its URL prefix that match no route (404) or crash (500), then answer in that family's shape.
+A blueprint names its envelope with :func:`use`; errors raised inside its views, any exception they
+did not expect (500, or 503/507 for a storage fault), requests under its URL prefix that match no
+route (404), and methods its routes do not take (405, with ``Allow``) then answer in that family's
+shape.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
-from flask import Blueprint, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from ..errors import CheckerError
+from ..errors import CheckerError, storage_error
 
 Envelope = Callable[[CheckerError], tuple[Response, int]]
 
@@ -54,7 +57,8 @@ PICUP_CODES = {"OUT_OF_QUOTA": 1001, "UNAUTHORIZED": 1002, "KEY_EXPIRED": 1003, 
                "RATE_LIMIT_EXCEEDED": 1005, "EMPTY_IMAGE": 1010, "CORRUPT_IMAGE": 1011,
                "INVALID_IMAGE_FORMAT_OR_SIZE": 1012, "IMAGE_FILE_SIZE_TOO_BIG": 1013, "NO_FACE_DETECTED": 1014,
                "NO_PERSON_DETECTED": 1015,
-               "INVALID_ARGUMENT": 1020, "NOT_FOUND": 1404, "METHOD_NOT_ALLOWED": 1405, "INTERNAL_ERROR": 1500}
+               "INVALID_ARGUMENT": 1020, "NOT_FOUND": 1404, "METHOD_NOT_ALLOWED": 1405, "INTERNAL_ERROR": 1500,
+               "STORAGE_UNAVAILABLE": 1503, "STORAGE_FULL": 1507}
 
 
 def picup_error(exc: CheckerError) -> tuple[Response, int]:
@@ -65,24 +69,75 @@ def picup_error(exc: CheckerError) -> tuple[Response, int]:
 
 
 _BY_PREFIX: dict[str, Envelope] = {}
+_BY_BLUEPRINT: dict[str, Envelope] = {}
 
 
 def use(bp: Blueprint, envelope: Envelope) -> None:
     """Answer ``bp``'s errors with ``envelope`` (and, under its URL prefix, unmatched paths too)."""
     bp.register_error_handler(CheckerError, envelope)
-
-    def on_http(exc: HTTPException) -> tuple[Response, int]:
-        from . import http_to_checker
-
-        return envelope(http_to_checker(exc))
-
-    bp.register_error_handler(HTTPException, on_http)
+    bp.register_error_handler(HTTPException, lambda exc: answer_http(exc, envelope))
+    bp.register_error_handler(Exception, lambda exc: answer_crash(exc, envelope))
+    _BY_BLUEPRINT[bp.name] = envelope
     if bp.url_prefix:
         _BY_PREFIX[bp.url_prefix.rstrip("/") + "/"] = envelope
 
 
 def for_request() -> Envelope:
-    """The envelope of the family whose URL prefix the request falls under (seed 004's otherwise)."""
+    """The envelope of the family the request is for: its blueprint's; for a method no route of the
+    path takes, the blueprint of a route that does; else the family whose URL prefix the path falls
+    under (seed 004's otherwise)."""
+    if request.blueprint in _BY_BLUEPRINT:
+        return _BY_BLUEPRINT[request.blueprint]
+    routing = request.routing_exception
+    if isinstance(routing, MethodNotAllowed) and routing.valid_methods:
+        try:
+            endpoint, _ = current_app.url_map.bind_to_environ(request.environ).match(
+                method=next(iter(routing.valid_methods)))
+        except HTTPException:
+            endpoint = ""
+        blueprint = str(endpoint).rpartition(".")[0]
+        if blueprint in _BY_BLUEPRINT:
+            return _BY_BLUEPRINT[blueprint]
     path = request.path
     matches = [p for p in _BY_PREFIX if path.startswith(p) or path + "/" == p]
     return _BY_PREFIX[max(matches, key=len)] if matches else check_api_error
+
+
+def answer_http(exc: HTTPException, envelope: Envelope) -> tuple[Response, int]:
+    """Werkzeug's HTTP error in ``envelope``, with the headers it carries (``Allow`` on a 405)."""
+    from . import http_to_checker
+
+    response, code = envelope(http_to_checker(exc))
+    for name, value in exc.get_headers(request.environ):
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value
+    return response, code
+
+
+def storage_roots() -> list[str]:
+    """The folders whose permission errors are storage faults: the instance, tasks and keys folders."""
+    config = current_app.config
+    roots = [current_app.instance_path]
+    if config.get("TASKS_DIR"):
+        roots.append(str(config["TASKS_DIR"]))
+    if config.get("KEYS_DB"):
+        roots.append(os.path.dirname(os.path.abspath(str(config["KEYS_DB"]))))
+    return roots
+
+
+def answer_crash(exc: Exception, envelope: Envelope) -> tuple[Response, int]:
+    """An exception no view expected, in ``envelope``: a storage fault (disk full, read-only folder)
+    is 507 STORAGE_FULL or 503 STORAGE_UNAVAILABLE with Retry-After; anything else is 500
+    INTERNAL_ERROR. Either is logged with the request id the answer names; internals stay there."""
+    if isinstance(exc, HTTPException):  # not expected here (handled above), but keep its code
+        return answer_http(exc, envelope)
+    request_id = g.get("request_id", "")
+    fault = storage_error(exc, storage_roots())
+    if fault is not None:
+        current_app.logger.error("request %s: %s (%s: %s)", request_id, fault.status, type(exc).__name__, exc,
+                                 exc_info=exc)
+        g.retry_after = fault.retry_after
+        return envelope(fault)
+    current_app.logger.error("request %s: unhandled %s", request_id, type(exc).__name__, exc_info=exc)
+    return envelope(CheckerError("INTERNAL_ERROR", f"internal error; request id {request_id} identifies it in the "
+                                                   "server log"))

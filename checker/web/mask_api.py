@@ -120,8 +120,10 @@ def mask_selfie_image():
     """The selfie with both eyes under a black bar (``mask_eye=true``), as PNG."""
     params = _utf8_params()
     v = MASK.parse(params)
-    photo = load_photo(_image(params), limits=LIMITS)
+    # Charged before the selfie is downloaded or kept, so a refused request stores nothing; given
+    # back if nothing comes of it.
     with billed(MASK.price(v)):
+        photo = load_photo(_image(params), limits=LIMITS)
         masked = mask_eyes(photo, mask_eye=v["mask_eye"], auto_rotate=v["auto_rotate"])
     opaque = photo.alpha is None
     # Lossless, so that only the bar's pixels differ from the input.

@@ -20,6 +20,8 @@ Schema = dict[str, Any]
 
 STR, INT, NUM, BOOL = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
 BINARY = {"type": "string", "format": "binary"}
+NOT_EMPTY = {"minLength": 1}  # an empty upload or text is no image (a request for one is refused)
+GIVEN = {"minLength": 1, "pattern": r"\S"}  # a required text field: blank counts as not given
 FLAG = {"oneOf": [{"type": "integer", "enum": [0, 1]}, {"type": "boolean"}, {"type": "string"}],
         "description": "1/0, true/false, yes/no, on/off"}
 OBJ = {"type": "object"}
@@ -56,23 +58,44 @@ def _errors(envelope: str, codes: tuple[int, ...]) -> dict[str, Any]:
 _REASONS = {400: "bad input (status says which)", 401: "UNAUTHORIZED or KEY_EXPIRED",
             403: "NO_PERMISSION, OUT_OF_QUOTA (and RATE_LIMIT_EXCEEDED on the eye-masking API)",
             404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 429: "RATE_LIMIT_EXCEEDED (Retry-After says when to retry)",
-            500: "INTERNAL_ERROR", 502: "a remote detector failed"}
-KEYED = (400, 401, 403, 404, 429, 500)
+            500: "INTERNAL_ERROR", 502: "a remote detector failed",
+            503: "STORAGE_UNAVAILABLE: the server cannot write its state just now (Retry-After says when to retry)",
+            507: "STORAGE_FULL: the server's storage is full (Retry-After says when to retry)"}
+# Every keyed call may write (credits, rate windows, kept images), so a storage fault may answer it.
+KEYED = (400, 401, 403, 404, 429, 500, 503, 507)
+
+
+def _one_of(fields: tuple[str, ...], *, exactly: bool = False) -> Schema:
+    """The body must give one of ``fields`` (not empty), or, ``exactly``, just one of them."""
+    return {"oneOf" if exactly else "anyOf": [{"required": [f], "properties": {f: NOT_EMPTY}} for f in fields]}
+
+
+def _base64(schema: Schema) -> Schema:
+    return {**schema, "type": "string", "format": "byte"}
 
 
 def _form(props: dict[str, Schema], required: tuple[str, ...] = (), *, json_too: bool = True,
-          strict: bool = False) -> Schema:
+          strict: bool = False, images: tuple[str, ...] = (), json_images: tuple[str, ...] | None = None,
+          base64_fields: tuple[str, ...] = ()) -> Schema:
     """A request body sent as multipart (uploads) or, with base64 images, as a form or JSON.
-    ``strict``: other names are refused (the table refuses unknown parameters)."""
+    ``strict``: other names are refused (the table refuses unknown parameters). ``images``: the
+    fields one of which carries the photo in a multipart body; ``json_images`` the same in JSON
+    (where an upload field cannot be; default: ``images``). ``base64_fields``: image fields that
+    are base64 text, never an upload."""
+    props = {k: ({**_base64(v), **NOT_EMPTY} if k in base64_fields else {**v, **NOT_EMPTY} if k in images
+                 else {**v, **GIVEN} if k in required else v) for k, v in props.items()}
     multipart: Schema = {"type": "object", "properties": props}
     if required:
         multipart["required"] = list(required)
     if strict:
         multipart["additionalProperties"] = False
-    content: dict[str, Any] = {"multipart/form-data": {"schema": multipart}}
+    content: dict[str, Any] = {"multipart/form-data": {"schema": {**multipart, **(_one_of(images) if images else {})}}}
     if json_too:
-        plain = {k: (STR if v is BINARY else v) for k, v in props.items()}
-        content["application/json"] = {"schema": {**multipart, "properties": plain}}
+        # In JSON an image is base64 text, not an upload.
+        plain = {k: (_base64(v) if v.get("format") == "binary" else v) for k, v in props.items()}
+        json_images = images if json_images is None else json_images
+        content["application/json"] = {"schema": {**multipart, "properties": plain,
+                                                  **(_one_of(json_images) if json_images else {})}}
     return {"required": True, "content": content}
 
 
@@ -108,21 +131,32 @@ def _query(name: str, schema: Schema, description: str = "") -> Schema:
 
 
 # --- request fields: from the parameter tables (checker.params), never written twice ---------------
-def _table_form(table: Table, *, json_too: bool = True) -> Schema:
-    required = tuple(p.name for p in table.params_list if p.required)
-    return _form(table.properties(), required, json_too=json_too, strict=table.strict)
+def _table_form(table: Table, *, json_too: bool = True, required: tuple[str, ...] = (), images: tuple[str, ...] = (),
+                json_images: tuple[str, ...] | None = None, base64_fields: tuple[str, ...] = ()) -> Schema:
+    """``table``'s fields; those it declares required, ``required`` (what the endpoint itself
+    insists on) and one of ``images``."""
+    needed = tuple(p.name for p in table.params_list if p.required) + required
+    return _form(table.properties(), needed, json_too=json_too, strict=table.strict, images=images,
+                 json_images=json_images, base64_fields=base64_fields)
 
 
 def _hivision(endpoint: str) -> Schema:
-    return _table_form(HIVISION[endpoint])
+    # An upload (multipart only) or base64 text.
+    return _table_form(HIVISION[endpoint], images=("input_image", "input_image_base64"),
+                       json_images=("input_image_base64",), base64_fields=("input_image_base64",))
 
 
-def _object(table: Table, required: tuple[str, ...] = (), *, include_images: bool = True) -> Schema:
+def _object(table: Table, required: tuple[str, ...] = (), *, include_images: bool = True,
+            exactly_one: tuple[str, ...] = ()) -> Schema:
     out: Schema = {"type": "object", "properties": table.properties(include_images=include_images)}
     if required:
         out["required"] = list(required)
     if table.strict and not table.passthrough_names():
         out["additionalProperties"] = False
+    if exactly_one:
+        out.update(_one_of(exactly_one, exactly=True))
+        for name in exactly_one:  # an empty one counts as sent
+            out["properties"][name] = {**out["properties"][name], **NOT_EMPTY}
     return out
 
 
@@ -182,12 +216,14 @@ TASK_POLL = {"type": "object", "required": ["status", "data"], "properties": {
 
 def document() -> dict[str, Any]:
     """The whole OpenAPI document."""
-    picup_body = {"required": True, "content": {
-        "multipart/form-data": {"schema": _object(MATTING, ("file",))}}}
+    picup = _object(MATTING, ("file",))
+    picup["properties"]["file"] = {**picup["properties"]["file"], **NOT_EMPTY}
+    picup_body = {"required": True, "content": {"multipart/form-data": {"schema": picup}}}
     paths: dict[str, Any] = {
         # --- check (id-photo-verify-compatible) ---
         "/api/check_pic": {"post": _op("check", "Check a photo against a spec", _ok_json(CHECK_REPORT), "CheckError",
-                                       body=_form(CHECK.properties(), ("file", "spec_id")),
+                                       body=_form(CHECK.properties(), ("spec_id",),
+                                                  images=("file", "image", "input_image"), json_images=("file",)),
                                        description="JSON {file: base64, spec_id, <threshold overrides>} or "
                                                    "multipart. 200 whether the photo passes or fails.")},
         "/api/specs": {"get": _op("check", "List document specs", _ok_json({"type": "object", "required": [
@@ -201,7 +237,9 @@ def document() -> dict[str, Any]:
             {"type": "object", "required": ["code", "passed", "photo"], "properties": {
                 "code": INT, "passed": BOOL, "photo": STR, "format": STR, "fixed": {"type": "array"},
                 "unfixable": {"type": "array"}, "before": OBJ, "after": OBJ, "transparent": STR}}), "CheckError",
-            body=_table_form(FIX),
+            body=_table_form(FIX, required=("spec_id",),
+                             images=("file", "input_image", "image_file", "input_image_base64"),
+                             json_images=("file", "input_image_base64"), base64_fields=("input_image_base64",)),
             description=_price_text(FIX))},
         # --- HivisionIDPhotos-compatible ---
         "/idphoto": {"post": _op("hivision", "Transparent standard and HD ID photos",
@@ -232,7 +270,7 @@ def document() -> dict[str, Any]:
                     "status": {"const": 200}, "message": STR, "data": {"type": "object", "required": ["task_id"],
                                                                        "properties": {"task_id": STR}}}},
                 TASK_POLL]}), "TaskError",
-            body=_table_form(TASKS, json_too=False),
+            body=_table_form(TASKS, json_too=False, images=("image_file", "image_url", "last_id")),
             description="One of image_file, image_url, last_id. sync=1 answers when the task has ended. "
                         + _price_text(TASKS))},
         "/api/tasks/visual/external/idphoto/{task_id}": {"get": _op(
@@ -245,10 +283,12 @@ def document() -> dict[str, Any]:
             "mask", "Mask both eyes of a selfie (PNG)", {**_ok_image("image/png"), "headers": {
                 "X-Image-Id": {"schema": STR, "description": "the image's id, for selfie_image_id (one hour)"},
                 "X-Rotation": {"schema": STR, "description": "clockwise degrees the photo was turned"}}},
-            "MaskError", codes=(400, 401, 403, 404, 500),
+            "MaskError", codes=(400, 401, 403, 404, 500, 503, 507),
             body={"required": True, "content": {
-                "multipart/form-data": {"schema": _object(MASK)},
-                "application/x-www-form-urlencoded": {"schema": _object(MASK, include_images=False)}}},
+                "multipart/form-data": {"schema": _object(MASK, exactly_one=("selfie_file", "selfie_url",
+                                                                             "selfie_image_id"))},
+                "application/x-www-form-urlencoded": {"schema": _object(
+                    MASK, include_images=False, exactly_one=("selfie_url", "selfie_image_id"))}}},
             description="One of selfie_file, selfie_url, selfie_image_id. JPG/BMP/PNG/GIF/TIFF, "
                         "8 px < side <= 4000 px, at most 5 MB. mask_eye defaults to false, as the linkface API has "
                         "it.")},

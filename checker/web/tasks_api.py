@@ -75,7 +75,7 @@ def create_task():
     callback = v.get("callback_url")
     if callback:
         _check(callback, policy, "callback_url")
-    image_url, image_id = None, None
+    image_url, image_id, data = None, None, None
     upload = request.files.get("image_file")
     if upload is not None:
         data = upload.read(MAX_BYTES + 1)
@@ -83,7 +83,6 @@ def create_task():
             raise CheckerError("EMPTY_IMAGE", "image_file is empty")
         if len(data) > MAX_BYTES:
             raise CheckerError("IMAGE_FILE_SIZE_TOO_BIG", "image_file is larger than 15 MB")
-        image_id = svc.store.save_input(data, owner=_key_id())
     elif v.get("image_url"):
         image_url = v["image_url"]
         _check(image_url, policy, "image_url")
@@ -100,9 +99,16 @@ def create_task():
     if key is not None:
         # Whose task it is (only that key may poll it) and what to give back if it fails.
         kept[BILLING] = {"key": key.id, "cost": cost if key.credits is not None else 0}
-    with billed(cost):
-        task_id = svc.store.create(kept, image_id=image_id, image_url=image_url, callback_url=callback,
-                                   base_url=_result_base(), owner=_key_id())
+    with billed(cost):  # charged before the upload is kept: a refused request leaves nothing stored
+        if data is not None:
+            image_id = svc.store.save_input(data, owner=_key_id())
+        try:
+            task_id = svc.store.create(kept, image_id=image_id, image_url=image_url, callback_url=callback,
+                                       base_url=_result_base(), owner=_key_id())
+        except Exception:
+            if data is not None and image_id is not None:
+                svc.store.discard_input(image_id)
+            raise
     if sync:
         svc.run_here(task_id)
         task = svc.store.get(task_id)

@@ -1,0 +1,387 @@
+"""Storage faults (issue 12 items 8 and 10): a read-only or full instance folder answers a clear 503
+STORAGE_UNAVAILABLE / 507 STORAGE_FULL in each family's envelope, the free check keeps working, the
+service recovers by itself once the folder is writable again, and a refused request stores nothing.
+
+How the faults are made: these tests may run as root, for whom ``chmod a-w`` stops nothing. So a
+read-only folder is ``chmod`` for other users and ``chattr +i`` (immutable: even root's writes fail,
+through files already open too) for root; a full disk is a real tmpfs of a few MB mounted for the test
+(root only). Where neither can be made the test is skipped with the reason, and the simulated faults at
+the end (a failing write monkeypatched in) still run everywhere. SQLite's ``-shm`` files are left
+alone: SQLite maps them into memory, and writing to a mapping of an immutable file kills the process
+with SIGBUS instead of failing a call (a folder made read-only by chmod leaves existing mappings
+writable too).
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import shutil
+import sqlite3
+import stat
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from checker.keys import KeyStore, split_key
+from checker.sqlite import Database
+from checker.web import create_app
+
+from .conftest import encode, new_key
+
+TASKS = "/api/tasks/visual/external/idphoto"
+MASK = "/identity/mask_selfie_image"
+
+
+def make_app(folder: Path):
+    return create_app({"TESTING": True, "KEYS_DB": str(folder / "keys.sqlite3"), "TASKS_DIR": str(folder / "tasks"),
+                       "TASK_WORKERS": 1})
+
+
+@pytest.fixture
+def stop_services() -> Iterator[list]:
+    apps: list = []
+    yield apps
+    for app in apps:
+        svc = app.extensions.get("idphoto_tasks")
+        if svc:
+            svc.stop()
+
+
+def _all_paths(folder: Path) -> list[Path]:
+    return [folder, *sorted(folder.rglob("*"))]
+
+
+class ReadOnly:
+    """Makes a folder read-only and writable again: chmod for other users, chattr +i for root."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.modes: dict[Path, int] = {}
+        self.root = os.geteuid() == 0
+        if self.root and shutil.which("chattr") is None:
+            pytest.skip("running as root (chmod stops nothing) and chattr is not installed")
+
+    def _targets(self) -> list[Path]:
+        return [p for p in _all_paths(self.folder) if not p.name.endswith("-shm") and not p.is_symlink()]
+
+    def on(self) -> None:
+        targets = self._targets()
+        if self.root:
+            done = subprocess.run(["chattr", "+i", *map(str, targets)], capture_output=True, text=True)
+            if done.returncode != 0:
+                subprocess.run(["chattr", "-i", *map(str, targets)], capture_output=True)
+                pytest.skip(f"running as root and chattr +i is refused here: {done.stderr.strip()}")
+            self.immutable = targets
+            return
+        for p in reversed(targets):
+            self.modes[p] = p.stat().st_mode
+            p.chmod(stat.S_IMODE(self.modes[p]) & ~0o222)
+
+    def off(self) -> None:
+        if self.root:
+            if getattr(self, "immutable", None):
+                subprocess.run(["chattr", "-i", *map(str, self.immutable)], check=True, capture_output=True)
+                self.immutable = []
+            return
+        for p, mode in self.modes.items():
+            p.chmod(stat.S_IMODE(mode))
+        self.modes.clear()
+
+
+@pytest.fixture
+def read_only(tmp_path) -> Iterator[ReadOnly]:
+    folder = tmp_path / "instance"
+    folder.mkdir()
+    ro = ReadOnly(folder)
+    yield ro
+    ro.off()
+
+
+class SmallDisk:
+    """A tmpfs of a few MB as the instance folder; ``fill()`` uses up its space, ``free()`` gives it back."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.filler = folder / "filler"
+
+    def fill(self) -> None:
+        chunk = b"\0" * 65536
+        with open(self.filler, "wb", buffering=0) as fh:
+            try:
+                while True:
+                    fh.write(chunk)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+        with open(self.folder / "filler2", "wb", buffering=0) as fh:  # the last partial block too
+            try:
+                while True:
+                    fh.write(b"\0" * 512)
+            except OSError:
+                pass
+
+    def free(self) -> None:
+        self.filler.unlink()
+        (self.folder / "filler2").unlink()
+
+
+@pytest.fixture
+def small_disk(tmp_path) -> Iterator[SmallDisk]:
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a full disk is made with a tmpfs mount, which needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0755", "tmpfs", str(folder)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"a tmpfs cannot be mounted here: {done.stderr.strip()}")
+    try:
+        yield SmallDisk(folder)
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def tiny_png() -> bytes:
+    import numpy as np
+
+    return encode(np.full((40, 30, 3), 128, "uint8"))
+
+
+def create_task(client, key: str, data: bytes):
+    return client.post(TASKS, headers={"X-API-KEY": key}, content_type="multipart/form-data",
+                       data={"image_file": (io.BytesIO(data), "p.png")})
+
+
+def mask(client, key: str, data: bytes):
+    key_id, secret = split_key(key)
+    return client.post(MASK, content_type="multipart/form-data",
+                       data={"selfie_file": (io.BytesIO(data), "s.jpg"), "api_id": key_id, "api_secret": secret,
+                             "mask_eye": "true"})
+
+
+def check(client, key: str, data: bytes):
+    return client.post("/api/check_pic", headers={"APIKEY": key}, content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(data), "p.jpg"), "spec_id": "1102"})
+
+
+def stored_inputs(folder: Path) -> list[str]:
+    inputs = folder / "tasks" / "inputs"
+    return sorted(p.name for p in inputs.iterdir()) if inputs.is_dir() else []
+
+
+def assert_storage_answer(resp, status: str, http: int) -> None:
+    assert resp.status_code == http, resp.get_data(as_text=True)[:300]
+    assert resp.headers.get("Retry-After", "").isdigit()
+    assert "internal error" not in resp.get_data(as_text=True)
+
+
+# --- item 8: a read-only instance folder ---------------------------------------------------------------
+def test_a_read_only_instance_folder_is_a_503_and_recovers_without_restart(read_only, face_bytes, stop_services):
+    folder = read_only.folder
+    app = make_app(folder)
+    stop_services.append(app)
+    key = new_key(app, credits=100, rate_per_second=50)
+    client = app.test_client()
+    photo = face_bytes("hivision_test3.jpg")
+    assert create_task(client, key, tiny_png()).status_code == 200  # the stores and their files exist
+    assert mask(client, key, photo).status_code == 200
+    # One server thread for the rest, as a threaded server keeps its threads: its database connections
+    # are opened while the folder is read-only, and must not stay read-only afterwards.
+    server = ThreadPoolExecutor(1)
+    try:
+        read_only.on()
+        resp = server.submit(create_task, client, key, tiny_png()).result()
+        assert_storage_answer(resp, "STORAGE_UNAVAILABLE", 503)
+        assert resp.get_json()["status"] == 503 and resp.get_json()["message"].startswith("STORAGE_UNAVAILABLE:")
+        resp = server.submit(mask, client, key, photo).result()
+        assert_storage_answer(resp, "STORAGE_UNAVAILABLE", 503)
+        assert resp.get_json()["status"] == "STORAGE_UNAVAILABLE" and resp.get_json()["request_id"]
+        resp = server.submit(check, client, key, photo).result()
+        assert resp.status_code == 200, resp.get_json()  # the free check needs no write
+        read_only.off()
+        resp = server.submit(create_task, client, key, tiny_png()).result()
+        assert resp.status_code == 200, resp.get_json()
+        resp = server.submit(mask, client, key, photo).result()
+        assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    finally:
+        read_only.off()
+        server.shutdown()
+
+
+# --- items 8 and 10: a full disk -----------------------------------------------------------------------
+def test_a_full_disk_is_a_507_the_free_check_still_works_and_it_recovers(small_disk, face_bytes, stop_services):
+    folder = small_disk.folder
+    app = make_app(folder)
+    stop_services.append(app)
+    key = new_key(app, credits=100, rate_per_second=50)
+    client = app.test_client()
+    photo = face_bytes("hivision_test3.jpg")
+    assert create_task(client, key, tiny_png()).status_code == 200
+    assert mask(client, key, photo).status_code == 200
+    before = stored_inputs(folder)
+    small_disk.fill()
+    try:
+        resp = create_task(client, key, tiny_png())
+        assert_storage_answer(resp, "STORAGE_FULL", 507)
+        assert resp.get_json()["status"] == 507 and resp.get_json()["message"].startswith("STORAGE_FULL:")
+        resp = mask(client, key, photo)
+        assert_storage_answer(resp, "STORAGE_FULL", 507)
+        assert resp.get_json()["status"] == "STORAGE_FULL"
+        resp = check(client, key, photo)
+        assert resp.status_code == 200, resp.get_json()
+        assert stored_inputs(folder) == before  # no half-written upload left behind
+    finally:
+        small_disk.free()
+    assert create_task(client, key, tiny_png()).status_code == 200
+    assert mask(client, key, photo).status_code == 200
+
+
+# --- item 10: a refused request stores nothing ---------------------------------------------------------
+def test_a_refused_upload_is_not_stored(app, client, face_bytes, tmp_path):
+    broke = new_key(app, credits=0)
+    checker_only = new_key(app, scopes=["check"])
+    photo = face_bytes("hivision_test3.jpg")
+    for key in (broke, checker_only):
+        resp = create_task(client, key, photo)
+        assert resp.status_code == 403, resp.get_json()
+        resp = mask(client, key, photo)
+        assert resp.status_code == 403, resp.get_json()
+    assert stored_inputs(tmp_path) == []
+    images = sqlite3.connect(tmp_path / "tasks" / "tasks.sqlite3").execute("SELECT COUNT(*) FROM images")
+    assert images.fetchone()[0] == 0
+
+
+def test_a_refused_selfie_url_is_not_even_downloaded(app, client, tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    hits = []
+
+    class Source(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            body = tiny_png()
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Source)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app.config["ALLOW_PRIVATE_URLS"] = True
+    try:
+        key_id, secret = split_key(new_key(app, credits=0))
+        resp = client.post(MASK, content_type="multipart/form-data", data={
+            "selfie_url": f"http://127.0.0.1:{server.server_port}/s.png", "api_id": key_id, "api_secret": secret})
+        assert resp.status_code == 403 and resp.get_json()["status"] == "OUT_OF_QUOTA"
+    finally:
+        server.shutdown()
+    assert hits == [] and stored_inputs(tmp_path) == []
+
+
+# --- the same faults simulated, so that they are covered wherever the tests run ------------------------
+def test_a_connection_opened_read_only_is_not_kept(tmp_path):
+    """A thread's connection opened while the file was read-only stays read-only for ever (SQLite
+    falls back to O_RDONLY): after a write fails on it, the next use opens a fresh one."""
+    db = Database(tmp_path / "t.sqlite3", "CREATE TABLE IF NOT EXISTS t (x INTEGER);")
+    stale = sqlite3.connect(f"file:{tmp_path / 't.sqlite3'}?mode=ro", uri=True, isolation_level=None,
+                            check_same_thread=False)
+    db._local.db = stale
+    with pytest.raises(sqlite3.OperationalError, match="readonly"), db.transaction() as c:
+        c.execute("INSERT INTO t VALUES (1)")
+    with db.transaction() as c:
+        c.execute("INSERT INTO t VALUES (2)")
+    assert [r[0] for r in db.execute("SELECT x FROM t")] == [2]
+
+
+FAMILIES = {  # a request each family charges for, so that it writes (the credits)
+    "tasks": (TASKS, "image_file", {}),
+    "mask": (MASK, "selfie_file", {"mask_eye": "true"}),
+    "hivision": ("/idphoto", "input_image", {}),
+    "check": ("/api/fix", "file", {"spec_id": "1102"}),
+    "matting": ("/api/v1/matting2", "file", {}),
+}
+
+
+def _status(family: str, body: dict) -> tuple[str, int | None]:
+    if family == "tasks":
+        return body["message"].split(":")[0], body["status"]
+    if family == "mask":
+        return body["status"], None
+    if family == "hivision":
+        assert body["status"] is False
+        return body["error"], None
+    if family == "check":
+        return body["status"], body["code"]
+    return body["msg"].split(":")[0], body["code"]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize(("fault", "status", "http"), [
+    (sqlite3.OperationalError("database or disk is full"), "STORAGE_FULL", 507),
+    (sqlite3.OperationalError("attempt to write a readonly database"), "STORAGE_UNAVAILABLE", 503),
+    (OSError(errno.EROFS, "Read-only file system"), "STORAGE_UNAVAILABLE", 503),
+    (OSError(errno.ENOSPC, "No space left on device"), "STORAGE_FULL", 507),
+])
+def test_storage_faults_answer_in_each_family_envelope(app, client, face_bytes, monkeypatch, family, fault, status,
+                                                        http):
+    key = new_key(app, credits=100)
+
+    def broken(*args, **kwargs):
+        raise fault
+
+    monkeypatch.setattr(KeyStore, "spend", broken)
+    path, field, extra = FAMILIES[family]
+    resp = client.post(path, headers={"APIKEY": key}, content_type="multipart/form-data", data={
+        field: (io.BytesIO(face_bytes("hivision_test3.jpg")), "p.jpg"), **extra})
+    assert resp.status_code == http, resp.get_data(as_text=True)[:300]
+    got, code = _status(family, resp.get_json())
+    assert got == status
+    assert code in (None, http, {507: 1507, 503: 1503}[http])
+    assert resp.headers["Retry-After"].isdigit()
+
+
+def test_an_input_that_cannot_be_written_is_a_507_and_leaves_no_file(app, client, monkeypatch, tmp_path):
+    key = new_key(app, credits=100)
+    real = Path.write_bytes
+
+    def full(self, data):
+        real(self, data[: len(data) // 2])  # a partial file, as a full disk leaves it
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    resp = create_task(client, key, tiny_png())
+    assert resp.status_code == 507 and resp.get_json()["message"].startswith("STORAGE_FULL:")
+    assert stored_inputs(tmp_path) == []
+    assert KeyStore(app.config["KEYS_DB"]).get(split_key(key)[0]).remaining == 100  # given back
+
+
+def test_the_free_check_counts_its_rate_in_memory_when_the_key_file_cannot_be_written(tmp_path, monkeypatch):
+    store = KeyStore(tmp_path / "keys.sqlite3")
+    key = store.get(split_key(store.create(rate_per_second=2))[0])
+    now = [1000.2]
+    monkeypatch.setattr("checker.keys.time.time", lambda: now[0])
+    real = store._sql.transaction
+
+    def full():
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store._sql, "transaction", full)
+    store.hit(key)
+    store.hit(key)
+    with pytest.raises(Exception) as info:
+        store.hit(key)
+    assert getattr(info.value, "status", None) == "RATE_LIMIT_EXCEEDED" and info.value.retry_after == 1
+    now[0] += 1
+    store.hit(key)  # a new second
+    monkeypatch.setattr(store._sql, "transaction", real)
+    store.hit(key)  # the file again once it can be written
+    assert store.get(key.id).requests == 1
