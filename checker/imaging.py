@@ -199,7 +199,8 @@ def load_photo(data: bytes, *, limits: Limits | None = None) -> Photo:
             mode, bits, dpi = img.mode, _bits_per_channel(img), _dpi(img)
             img = ImageOps.exif_transpose(img)
         except Exception as exc:  # truncated or damaged data; PIL raises many types here
-            raise CheckerError("CORRUPT_IMAGE", f"the {fmt} data is damaged: {exc}") from exc
+            # The library's text (a decoder's internals, at times a path) stays out of the answer.
+            raise CheckerError("CORRUPT_IMAGE", f"the {fmt} data is damaged or truncated") from exc
     _check_size(img.size, limits)
     rgb, alpha, straight = _to_rgb(img)
     return Photo(
@@ -221,7 +222,7 @@ def _open_header(data: bytes, fmt: str) -> Image.Image:
         # Only the sniffed format's plugin may parse the bytes; Image.open reads the header only.
         return Image.open(io.BytesIO(data), formats=[fmt])
     except Image.DecompressionBombError as exc:
-        raise CheckerError("INVALID_IMAGE_FORMAT_OR_SIZE", f"the image claims too many pixels: {exc}") from exc
+        raise CheckerError("INVALID_IMAGE_FORMAT_OR_SIZE", "the image claims too many pixels to be decoded") from exc
     except Exception as exc:
         raise CheckerError("CORRUPT_IMAGE", f"the {fmt} header cannot be read") from exc
 

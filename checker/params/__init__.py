@@ -151,8 +151,18 @@ def _cost_text(cost: Cost) -> str:
 
 # --- readers: raw value -> typed value, or INVALID_ARGUMENT naming the parameter -------------------
 def _bad(label: str, what: str, value: Any) -> CheckerError:
-    shown = value if not isinstance(value, str) or len(value) <= 60 else value[:57] + "..."
-    return CheckerError("INVALID_ARGUMENT", f"{label} must be {what}, got {shown!r}")
+    return CheckerError("INVALID_ARGUMENT", f"{label} must be {what}, got {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    """The value as a message quotes it: at most about 60 characters of its repr."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond sys.get_int_max_str_digits() (4300 digits) has no repr
+        return "a number too long to show"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _finite(p: Param, value: Any, label: str, what: str) -> float:
@@ -179,7 +189,7 @@ def _read_int(p: Param, value: Any, label: str) -> int:
     number = _finite(p, value, label, "a whole number")
     if not number.is_integer():
         raise _bad(label, "a whole number", value)
-    _in_range(p, number, label, int(number))
+    _in_range(p, number, label, int(number) if abs(number) < 1e15 else f"{number:g}")  # 1e308: not 309 digits
     return int(number)
 
 
@@ -194,7 +204,7 @@ def _read_flag(p: Param, value: Any, label: str) -> bool:
         return value
     if isinstance(value, int | float) and value in (0, 1):
         return bool(value)
-    text = str(value).strip().lower()
+    text = value.strip().lower() if isinstance(value, str) else ""
     if text in TRUE_WORDS:
         return True
     if text in FALSE_WORDS:
@@ -205,7 +215,10 @@ def _read_flag(p: Param, value: Any, label: str) -> bool:
 def _read_string(p: Param, value: Any, label: str) -> str:
     if isinstance(value, dict | list):
         raise _bad(label, "text", value)
-    text = value if isinstance(value, str) else str(value)
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except ValueError:  # an int of more than 4300 digits
+        text = "9" * (p.max_len + 1)
     if len(text) > p.max_len:
         raise CheckerError("INVALID_ARGUMENT", f"{label} is longer than {p.max_len} characters")
     return text
