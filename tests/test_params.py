@@ -204,10 +204,13 @@ def _png() -> str:
     return base64.b64encode(encode(np.full((60, 50, 3), 200, np.uint8), "PNG")).decode("ascii")
 
 
-@pytest.mark.parametrize("bad", ["Infinity", "1e999", "9" * 400, 10**400, float("inf")])
+@pytest.mark.parametrize("bad", ['"Infinity"', '"1e999"', '"' + "9" * 400 + '"', str(10**400), "Infinity", "NaN",
+                                 "1e999"])
 def test_hostile_thresholds_are_400_naming_the_parameter(client, bad):
     name = "head_length_min_p" if "head_length_min_p" in rules.param_names() else rules.param_names()[0]
-    resp = client.post("/api/check_pic", json={"file": _png(), "spec_id": 1102, name: bad})
+    # Written by hand: the app's JSON provider would turn a float infinity into null on the way in.
+    body = f'{{"file": "{_png()}", "spec_id": 1102, "{name}": {bad}}}'
+    resp = client.post("/api/check_pic", data=body, content_type="application/json")
     body = resp.get_json()
     assert resp.status_code == 400 and body["status"] == "INVALID_ARGUMENT" and name in body["message"], body
 
