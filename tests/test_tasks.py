@@ -361,3 +361,31 @@ def test_an_accepted_task_is_on_disk_before_the_answer(tmp_path, face_bytes, mon
     task = fresh.get(body["data"]["task_id"])
     assert task["state"] == st.QUEUED and fresh.input_exists(task["image_id"])
     app.extensions["idphoto_tasks"].stop()
+
+
+def test_a_task_whose_claim_failed_on_a_storage_fault_is_run_by_the_sweeper(tmp_path, face_bytes, monkeypatch):
+    """A queued task whose run died before claiming it (the store read-only for a moment) is not left
+    queued until a restart: the sweeper submits it again once the store works."""
+    import sqlite3
+
+    from checker.tasks import service as service_module
+
+    monkeypatch.setattr(service_module, "SWEEP_EVERY", 0.2)
+    store = st.TaskStore(tmp_path / "tasks")
+    image_id = store.save_input(face_bytes("hivision_idphoto_2.jpg"))
+    svc = TaskService(store, config_from({}), workers=1)
+    svc.start()
+    real_claim, failures = store.claim, []
+
+    def claim_once_read_only(*args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(store, "claim", claim_once_read_only)
+    task_id = store.create({}, image_id=image_id, image_url=None, callback_url=None, base_url="http://x/")
+    svc.submit(task_id)
+    done = svc.wait(task_id, 60)
+    svc.stop()
+    assert failures == [1] and done["state"] == st.DONE

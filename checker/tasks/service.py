@@ -35,6 +35,7 @@ class TaskService:
         self._callbacks = CallbackSender(store, config, self.worker_id)  # callbacks due, from the store
         self._started = False
         self._lock = threading.Lock()
+        self._in_flight: set[str] = set()  # submitted to this pool and not yet returned
         self._stop = threading.Event()
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -65,6 +66,7 @@ class TaskService:
                 for task_id in again:
                     log.warning("task %s: its worker stopped; running it again", task_id)
                     self.submit(task_id)
+                self._resubmit_stranded()
                 self.store.sweep()
             except Exception:  # the sweeper must outlive a bad moment of the database
                 log.exception("task sweep failed")
@@ -77,7 +79,24 @@ class TaskService:
 
             send(task_id, self.broker)
             return
+        with self._lock:
+            if task_id in self._in_flight:
+                return
+            self._in_flight.add(task_id)
         self._pool.submit(self._run, task_id)
+
+    def _resubmit_stranded(self) -> None:
+        """Queued tasks no run of this pool holds: their run failed before claiming them (the store
+        could not be written for a moment, see STORAGE_UNAVAILABLE), so nothing would ever pick them
+        up until a restart. Threads mode only: Celery redelivers through its broker."""
+        if self.mode != "threads":
+            return
+        for task_id in self.store.queued():
+            with self._lock:
+                stranded = task_id not in self._in_flight
+            if stranded:
+                log.warning("task %s: queued with no run; submitting it again", task_id)
+                self.submit(task_id)
 
     def run_here(self, task_id: str) -> None:
         """Run a task for a caller that waits for it (sync=1, a Celery worker) and return when it has
@@ -98,7 +117,13 @@ class TaskService:
             pass
 
     def _run(self, task_id: str) -> None:
-        execute(self.store, task_id, self.config, self.worker_id, notify=self._notify)
+        try:
+            execute(self.store, task_id, self.config, self.worker_id, notify=self._notify)
+        except Exception:  # a pool thread's exception is otherwise lost; the sweeper tries again
+            log.exception("task %s: the run failed before it could end the task", task_id)
+        finally:
+            with self._lock:
+                self._in_flight.discard(task_id)
 
     def _failed_by_recovery(self, task_ids: list[str]) -> None:
         """Tasks that died with their worker twice end like any failed task: refunded, called back."""
