@@ -389,3 +389,16 @@ def test_a_task_whose_claim_failed_on_a_storage_fault_is_run_by_the_sweeper(tmp_
     done = svc.wait(task_id, 60)
     svc.stop()
     assert failures == [1] and done["state"] == st.DONE
+
+
+@pytest.mark.parametrize(("raw", "delays"), [("[0, 1.5, 3]", (0.0, 1.5, 3.0)), ("0,2", (0.0, 2.0)),
+                                             ([1, 2], (1.0, 2.0))])
+def test_callback_delays_from_the_environment_a_celery_worker_reads(monkeypatch, raw, delays):
+    from checker.tasks.settings import config_from_env
+
+    if isinstance(raw, str):
+        monkeypatch.setenv("CHECKER_CALLBACK_DELAYS", raw)
+        assert config_from_env().callback_delays == delays
+    assert config_from({"CALLBACK_DELAYS": raw}).callback_delays == delays
+    with pytest.raises(ValueError, match="CALLBACK_DELAYS"):
+        config_from({"CALLBACK_DELAYS": "soon"})
