@@ -1109,6 +1109,22 @@ def test_json_nested_too_deeply_is_a_400_with_or_without_a_key(servers, path, au
     assert resp.status_code in (400, 401), resp.status_code
 
 
+_PNG64 = base64.b64encode(TINY_PNG).decode()
+FOUND = [  # what bench/fuzz.py found, kept whatever the seeds: (path, JSON body)
+    ("/watermark", {"input_image_base64": _PNG64, "text": "a\nb"}),  # PIL cannot measure multiline text
+    ("/watermark", {"input_image_base64": _PNG64, "text": "0\u0085"}),  # U+0085 is a line break too
+    ("/api/check_pic", {"file": _PNG64, "spec_id": "9" * 4400}),  # int() of more than 4300 digits
+    ("/api/check_pic", {"file": _PNG64, "spec_id": "9" * 1000}),  # quoted whole in UNKNOWN_SPEC's message
+]
+
+
+@pytest.mark.parametrize(("path", "body"), FOUND, ids=["watermark-newline", "watermark-nel", "spec-id-4400-digits",
+                                                       "spec-id-1000-characters"])
+def test_reproducers_found_by_fuzzing(servers, path, body):
+    web_property(servers, path, {"auth": "open", "data": json.dumps(body).encode(), "content_type": "application/json",
+                                 "headers": {}, "query_string": {}})
+
+
 def test_every_post_endpoint_is_covered():
     """The lists come from the document: a new endpoint is fuzzed without editing this file."""
     assert set(JSON_POSTS) <= set(POSTS) and set(MULTIPART_POSTS) | set(JSON_POSTS) == set(POSTS)
