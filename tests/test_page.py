@@ -7,6 +7,7 @@ document, drop a photo, read the report and its overlay, fix, switch the backgro
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import shutil
@@ -68,9 +69,9 @@ def server(tmp_path_factory, faces_dir):
 class Page:
     """A browser tab on the server, recording every request and every console error."""
 
-    def __init__(self, browser, base: str, name: str) -> None:
-        self.context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True,
-                                           locale="en-GB")
+    def __init__(self, browser, base: str, name: str, viewport: tuple[int, int] = (1280, 1000)) -> None:
+        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                                           accept_downloads=True, locale="en-GB")
         self.page = self.context.new_page()
         self.base, self.name = base, name
         self.requests: list[str] = []
@@ -103,13 +104,29 @@ class Page:
         self.context.close()
 
 
-@pytest.fixture
-def tab(browser, server, request):
-    t = Page(browser, server.base, request.node.name.replace("[", "-").replace("]", ""))
+def open_tab(browser, server, request, viewport=(1280, 1000)):
+    t = Page(browser, server.base, request.node.name.replace("[", "-").replace("]", ""), viewport)
     t.page.goto(server.base + "/")
     yield t
     t.shot("last")
     t.close()
+
+
+@pytest.fixture
+def tab(browser, server, request):
+    yield from open_tab(browser, server, request)
+
+
+@pytest.fixture
+def laptop(browser, server, request):
+    """A 1280 x 800 screen: a small laptop's."""
+    yield from open_tab(browser, server, request, (1280, 800))
+
+
+@pytest.fixture
+def phone(browser, server, request):
+    """A 375 px wide phone."""
+    yield from open_tab(browser, server, request, (375, 740))
 
 
 def rows(page) -> dict[str, str]:
@@ -126,6 +143,83 @@ def downloaded(page, button: str) -> tuple[bytes, str]:
     d = info.value
     path = d.path()
     return Path(path).read_bytes(), d.suggested_filename
+
+
+COORDINATES = ("x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "width", "height")
+
+
+def assert_inside(svg, size) -> None:
+    """Every element of the overlay lies inside the photo: no negative (or beyond-the-edge) coordinate
+    in an attribute or a path."""
+    w, h = size
+    found = svg.evaluate(
+        """(svg, names) => [...svg.querySelectorAll('*')].map((el) => ({
+             tag: el.tagName, cls: el.getAttribute('class'),
+             attrs: Object.fromEntries(names.filter((n) => el.hasAttribute(n)).map((n) => [n, el.getAttribute(n)])),
+             d: el.getAttribute('d')}))""", list(COORDINATES))
+    assert found
+    for el in found:
+        for name, value in el["attrs"].items():
+            v = float(value)
+            assert v >= 0, el
+            limit = w if name in ("x", "x1", "x2", "cx", "width") else h
+            assert v <= limit + 1e-6, el
+        if el["d"]:
+            numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", el["d"])]
+            assert numbers and min(numbers) >= 0, el
+            assert max(numbers[0::2]) <= w and max(numbers[1::2]) <= h, el
+
+
+UNIT_SHOWN = {"px": " px", "°": "°", "%": "%", "ΔE": " ΔE", "": " / 100", "bytes": " bytes", "dpi": " dpi"}
+
+
+def assert_values_shown(page, table: str, checks: list[dict]) -> None:
+    """The Measured cell of every row with a number carries the number and its unit, whatever the verdict."""
+    passing = 0
+    for row in checks:
+        if not isinstance(row["value"], int | float) or isinstance(row["value"], bool):
+            continue
+        cell = page.locator(f'{table} tr[data-check="{row["check"]}"] td').nth(1)
+        text = cell.inner_text()
+        assert UNIT_SHOWN[row["unit"]] in text, (row["check"], row["unit"], text)
+        v = row["value"]
+        js_round = lambda x: math.floor(x + 0.5)  # noqa: E731 - JavaScript's Math.round
+        number = str(js_round(v)) if abs(v) >= 10 else str(js_round(v * 10) / 10).removesuffix(".0")
+        assert number in text.replace(",", ""), (row["check"], v, text)
+        passing += row["status"] == "pass"
+    assert passing >= 10, "the photo should pass most checks"
+
+
+RECORD_FORMS = """() => {
+  // Playwright does not expose a multipart body that carries a file, so the fields the page hands
+  // to fetch are recorded here, as sent (the photo apart).
+  window.sentForms = [];
+  const send = window.fetch;
+  window.fetch = (url, init) => {
+    if (init && init.body instanceof FormData) {
+      const fields = Object.fromEntries([...init.body.entries()].filter(([, v]) => typeof v === "string"));
+      window.sentForms.push({ url: String(url), fields, file: init.body.get("file") instanceof Blob });
+    }
+    return send(url, init);
+  };
+}"""
+
+
+def fixed_request(page, action) -> tuple[dict[str, str], dict]:
+    """Run ``action``; the form fields of the one /api/fix request it made and the server's answer (200)."""
+    sent = page.evaluate("window.sentForms.length")
+    with page.expect_response(lambda r: r.url.endswith("/api/fix"), timeout=120_000) as info:
+        action()
+    resp = info.value
+    assert resp.status == 200, resp.text()[:500]
+    forms = page.evaluate("window.sentForms")[sent:]
+    assert [f["url"] for f in forms] == ["/api/fix"] and forms[0]["file"], forms
+    return forms[0]["fields"], resp.json()
+
+
+def in_viewport(box, viewport) -> bool:
+    return (box is not None and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= viewport["width"] + 0.5
+            and box["y"] + box["height"] <= viewport["height"] + 0.5)
 
 
 def test_upload_report_fix_download(tab, faces_dir, tmp_path):
@@ -165,15 +259,24 @@ def test_upload_report_fix_download(tab, faces_dir, tmp_path):
     assert float(eye_line.get_attribute("x1")) < x1 < x2 < float(eye_line.get_attribute("x2"))
     for cls, window in (("crown-window", o["crown_window"]), ("eye-window", o["eye_window"])):
         rect = svg.locator(f"rect.{cls}")
-        assert float(rect.get_attribute("y")) == window[0]
-        assert float(rect.get_attribute("height")) == pytest.approx(window[1] - window[0])
+        if window[1] <= 0:  # above the photo (this head is short for the visa): an arrow at the top edge
+            expect(rect).to_have_count(0)
+            expect(svg.locator(f".{cls}-group path.offscreen-arrow[data-edge=top]")).to_have_count(1)
+            continue
+        assert float(rect.get_attribute("y")) == max(window[0], 0)
+        assert float(rect.get_attribute("height")) == pytest.approx(min(window[1], o["size"][1]) - max(window[0], 0))
+    assert o["crown_window"][1] <= 0 <= o["eye_window"][0], o  # both cases above were met
+    assert_inside(svg, o["size"])
     assert svg.bounding_box()["width"] > 200  # drawn over the photo, not collapsed
     page.uncheck("#show-overlay")
     expect(svg).to_be_hidden()
     page.check("#show-overlay")
     expect(svg).to_be_visible()
 
-    # Fix it: the result beside the original, with its own report.
+    # Every row, passing ones too, shows the measured value with its unit.
+    assert_values_shown(page, "#report", report["checks"])
+
+    # Fix it: the result with its own report.
     page.click("#fix")
     expect(page.locator("#fix-section")).to_be_visible()
     expect(page.locator("#fixed-figure")).to_be_visible()
@@ -356,3 +459,209 @@ def test_a_keyed_server_asks_for_the_key(browser, tmp_path, faces_dir):
     finally:
         t.close()
         srv.kill(signal.SIGTERM)
+
+
+def test_the_fixed_photo_stays_in_view_with_its_controls(laptop, faces_dir):
+    """After "Fix it" on a 1280 x 800 screen the fixed photo, the background switch and the downloads
+    are on screen together, without the person scrolling."""
+    page = laptop.page
+    laptop.choose_spec("schengen")
+    page.set_input_files("#file", str(faces_dir / PHOTO))
+    expect(page.locator("#report-section")).to_be_visible()
+    page.click("#fix")
+    expect(page.locator("#fix-section")).to_be_visible()
+    page.wait_for_function("() => document.getElementById('fixed').complete"
+                           " && document.getElementById('fixed').naturalWidth > 0")
+    page.wait_for_timeout(300)  # the page's own scroll to the result
+    viewport = page.viewport_size
+    for sel in ("#fixed", "#download-photo", "#download-transparent", "#bg-colors", "#download-sheet", "#fix-verdict"):
+        box = page.locator(sel).bounding_box()
+        assert in_viewport(box, viewport), (sel, box, page.evaluate("scrollY"))
+    assert page.locator("#fixed").bounding_box()["height"] > 300  # big enough to judge
+    laptop.shot("in-view")
+    assert not laptop.errors, laptop.errors
+
+
+def no_overflow(page) -> None:
+    """Nothing is wider than the screen: the page does not scroll sideways, every table sits in a
+    container that fits (the table may scroll inside it), and no element outside those reaches past the edge."""
+    width = page.viewport_size["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    wraps = page.locator(".table-wrap").all()
+    assert page.locator("table").count() == len(wraps) == 2
+    for wrap in wraps:
+        if wrap.is_visible():
+            box = wrap.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, box
+            expect(wrap.locator("table")).to_have_count(1)
+            # At phone width the rows reflow: nothing is left to scroll to inside the container either.
+            assert wrap.evaluate("(el) => el.scrollWidth <= el.clientWidth"), wrap.get_attribute("aria-labelledby")
+    wide = page.evaluate("""(width) => [...document.body.querySelectorAll('*')]
+        .filter((el) => !el.closest('.table-wrap, .skip, .sr-only'))
+        .filter((el) => { const r = el.getBoundingClientRect();
+                          return r.width > 0 && (r.right > width + 0.5 || r.left < -0.5); })
+        .map((el) => `${el.tagName}#${el.id}.${el.className} ${Math.round(el.getBoundingClientRect().right)}`)
+        """, width)
+    assert not wide, wide
+
+
+def test_phone_width(phone, faces_dir):
+    page = phone.page
+    phone.choose_spec("schengen")
+    page.set_input_files("#file", str(faces_dir / PHOTO))
+    expect(page.locator("#report tbody tr").first).to_be_visible()
+    page.locator("#options summary").click()
+    page.check('input[name="size-mode"][value="mm"]')
+    page.check("#opt-auto_smooth")
+    no_overflow(page)
+    phone.shot("1-report")
+    page.check('input[name="size-mode"][value="spec"]')
+    page.uncheck("#opt-auto_smooth")
+    page.locator("#options summary").click()
+    page.click("#fix")
+    expect(page.locator("#fix-section")).to_be_visible()
+    # One column: the download button comes within one screen below the top of the fixed photo.
+    photo, button = page.locator("#fixed").bounding_box(), page.locator("#download-photo").bounding_box()
+    assert 0 < button["y"] + button["height"] - photo["y"] <= page.viewport_size["height"], (photo, button)
+    page.locator("#sheet-options summary").click()
+    page.check("#bg-gradient")
+    no_overflow(page)
+    phone.shot("2-fixed")
+    assert not phone.errors, phone.errors
+
+
+def label_fits(label, svg) -> None:
+    """The label is drawn inside the photo as shown, not cut off at its right edge."""
+    box, shown = label.bounding_box(), svg.bounding_box()
+    assert box["x"] >= shown["x"] and box["x"] + box["width"] <= shown["x"] + shown["width"] + 1, (box, shown)
+    assert box["y"] >= shown["y"] - 1, (box, shown)
+
+
+def test_a_window_above_the_photo_is_an_arrow(tab, faces_dir, tmp_path):
+    """A head cropped tightly at the top: the spec's crown window lies above the photo. The overlay
+    draws it as an arrow at the top edge, pointing up, with its label, and no coordinate is negative."""
+    page = tab.page
+    report = checker.check(str(faces_dir / PHOTO), spec=SPEC)
+    crown = int(report["overlay"]["crown_y"])
+    tight = tmp_path / "tight.jpg"
+    img = Image.open(faces_dir / PHOTO)
+    img.crop((0, crown - 2, img.width, img.height)).save(tight, quality=95)  # the hair touches the top edge
+    tab.choose_spec("schengen")
+    with page.expect_response(lambda r: r.url.endswith("/api/check_pic")) as info:
+        page.set_input_files("#file", str(tight))
+    o = info.value.json()["overlay"]
+    assert o["crown_y"] < 10 and o["crown_window"][1] < 0, o
+    svg = page.locator("#overlay")
+    expect(svg.locator("rect.crown-window")).to_have_count(0)
+    arrow = svg.locator(".crown-window-group path.offscreen-arrow")
+    expect(arrow).to_have_count(1)
+    assert arrow.get_attribute("data-edge") == "top"
+    d = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", arrow.get_attribute("d"))]
+    tip_y, other_y = d[1], d[3::2]
+    assert tip_y < min(other_y), d  # the tip is the highest point: it points up, out of the photo
+    label = svg.locator(".crown-window-group text.offscreen")
+    low, high = round(-o["crown_window"][1]), round(-o["crown_window"][0])
+    expect(label).to_have_text(f"↑ where the top of the head should be (head height){low}–{high} px above the photo")
+    assert_inside(svg, o["size"])
+    label_fits(label, svg)
+    expect(page.locator("#overlay-desc")).to_contain_text(f"{low}–{high} px above the photo")
+    page.click('[data-lang="zh"]')
+    expect(label).to_contain_text(f"在照片上方 {low}–{high} 像素处")
+    label_fits(label, svg)
+    assert_inside(svg, o["size"])
+    tab.shot("arrow")
+    assert not tab.errors, tab.errors
+
+
+def test_options_reach_the_fix(tab, faces_dir):
+    """The Options panel, the gradient and the print-sheet options are /api/fix fields, one per control;
+    the server answers 200 and the page shows what it answered."""
+    page = tab.page
+    page.evaluate(RECORD_FORMS)
+    spec = load_spec(SPEC)
+    tab.choose_spec("schengen")
+    page.set_input_files("#file", str(faces_dir / PHOTO))
+    expect(page.locator("#report-section")).to_be_visible()
+    expect(page.locator("#opt-px_width")).to_be_hidden()  # out of the way until asked for
+    page.locator("#options summary").click()
+    page.check('input[name="size-mode"][value="px"]')
+
+    # An invalid value is refused on the page, before any request.
+    page.fill("#opt-px_width", "5")
+    page.fill("#opt-px_height", "472")
+    page.click("#fix")
+    expect(page.get_by_role("status")).to_contain_text("Width (px)")
+    expect(page.locator("#opt-px_width")).to_be_focused()
+    assert not [u for u in tab.requests if u.endswith("/api/fix")]
+
+    page.fill("#opt-px_width", "354")
+    page.fill("#opt-dpi", "300")
+    page.fill("#opt-kb", "40")
+    page.check("#opt-auto_bright")
+    page.locator("#opt-bright_factor").fill("0.3")
+    page.check("#opt-auto_sharp")
+    fields, body = fixed_request(page, lambda: page.click("#fix"))
+    assert fields == {"spec_id": str(spec.id), "px_width": "354", "px_height": "472", "dpi": "300", "kb": "40",
+                      "auto_bright": "1", "bright_factor": "0.3", "auto_sharp": "1", "sharp_factor": "0.5",
+                      "transparent": "1"}, fields
+    assert body["size_px"] == [354, 472] and body["dpi"] == 300
+    assert abs(body["bytes"] - 40 * 1024) <= 1024, body["bytes"]
+    expect(page.locator("#fix-section")).to_be_visible()
+    assert page.locator("#fixed").get_attribute("src") == body["transparent"]
+    assert page.evaluate("document.getElementById('fixed').naturalWidth") == 354
+    expect(page.locator("#fixed-caption")).to_contain_text("354 × 472 px, 300 dpi")
+    expect(page.locator("#options-stale")).to_be_hidden()
+
+    # The transparent cut-out downloads as it came, with no request.
+    data, name = downloaded(page, "#download-transparent")
+    assert name == "schengen-visa-transparent.png"
+    cut = Image.open(io.BytesIO(data))
+    assert cut.mode == "RGBA" and cut.size == (354, 472) and cut.getpixel((2, 2))[3] == 0
+
+    # A centre gradient: shown at once over the cut-out, sent with the download with the same options.
+    page.check("#bg-gradient")
+    page.locator("#bg-color2").fill("#ffffff")
+    page.select_option("#bg-render", "2")
+    assert "radial-gradient" in page.locator("#fixed").get_attribute("style")
+    with page.expect_download() as dl:
+        fields, body = fixed_request(page, lambda: page.click("#download-photo"))
+    assert fields == {"spec_id": str(spec.id), "px_width": "354", "px_height": "472", "dpi": "300", "kb": "40",
+                      "auto_bright": "1", "bright_factor": "0.3", "auto_sharp": "1", "sharp_factor": "0.5",
+                      "bg_color": "FFFFFF", "bg_color2": "FFFFFF", "render": "2"}, fields
+    assert Image.open(dl.value.path()).size == (354, 472)
+
+    # The print sheet with its options.
+    page.select_option("#sheet-size", "6inch")
+    page.locator("#sheet-options summary").click()
+    page.check("#sheet-vertical")
+    page.check("#sheet-marks")
+    page.locator("#sheet-bg").fill("#eeeeee")
+    with page.expect_download() as dl:
+        fields, body = fixed_request(page, lambda: page.click("#download-sheet"))
+    assert {k: fields[k] for k in ("layout", "layout_size", "layout_vertical", "crop_marks", "layout_bg_color",
+                                   "px_width", "bg_color2")} == {
+        "layout": "1", "layout_size": "6inch", "layout_vertical": "1", "crop_marks": "1",
+        "layout_bg_color": "EEEEEE", "px_width": "354", "bg_color2": "FFFFFF"}, fields
+    sheet = Image.open(dl.value.path())
+    assert sheet.height > sheet.width, sheet.size  # portrait
+    assert body["sheet_info"], body.keys()
+
+    # Millimetres (through the dpi) and the watermarked preview: the page says the options changed and
+    # fixes again; a preview has no transparent cut-out, so the server's photo is shown.
+    page.check('input[name="size-mode"][value="mm"]')
+    page.fill("#opt-mm_width", "35")
+    page.fill("#opt-mm_height", "45")
+    page.fill("#opt-kb", "")
+    page.uncheck("#opt-auto_sharp")
+    page.check("#opt-preview")
+    expect(page.locator("#options-stale")).to_be_visible()
+    fields, body = fixed_request(page, lambda: page.click("#refix"))
+    assert fields == {"spec_id": str(spec.id), "mm_width": "35", "mm_height": "45", "dpi": "300",
+                      "auto_bright": "1", "bright_factor": "0.3", "preview": "1",
+                      "bg_color": "FFFFFF", "bg_color2": "FFFFFF", "render": "2"}, fields
+    assert body["size_px"] == [413, 531]
+    assert page.locator("#fixed").get_attribute("src") == body["photo"]
+    expect(page.locator("#download-transparent")).to_be_hidden()
+    expect(page.locator("#fixed-caption")).to_contain_text("watermarked preview")
+    tab.shot("options")
+    assert not tab.errors, tab.errors

@@ -35,6 +35,24 @@ const STRINGS = {
     downloaded: (name) => `Downloaded ${name}.`, fixDone: "The fixed photo is ready.",
     cameraError: "The camera could not be opened.", needKey: "This server needs an API key: enter it below.",
     overlayDesc: (o) => describeOverlay(o, "en"),
+    optionsSummary: "Options", optionsHint: "Applied when you press “Fix it”. Empty fields keep the document's own values.",
+    sizeLegend: "Size", sizeSpec: "The document's", sizePx: "Pixels", sizeMm: "Millimetres",
+    widthPx: "Width (px)", heightPx: "Height (px)", widthMm: "Width (mm)", heightMm: "Height (mm)",
+    dpiLabel: "Resolution (dpi)", fileLegend: "File size", kbLabel: "Target size (KB)", beautyLegend: "Retouching",
+    auto_bright: "Brighten", auto_smooth: "Smooth the skin", auto_thin_face: "Slim the face", auto_sharp: "Sharpen",
+    strength: (what) => `${what}: strength`,
+    watermarkLegend: "Watermark", previewLabel: "Watermarked preview (free: the photo carries a “PREVIEW” mark)",
+    legendArrow: "a line or window outside the photo",
+    optionsStale: "The options have changed since this photo was made.", refix: "Fix again with the new options",
+    bgGradient: "Gradient", bgSecond: "Second colour", renderLabel: "Gradient direction", render1: "top to bottom",
+    render2: "from the centre", downloadTransparent: "Download without background (PNG)", sheetPaper: "Paper",
+    sheetOptions: "Sheet options", sheetVertical: "Portrait paper", sheetMarks: "Cutting marks", sheetCanvas: "Paper colour",
+    fixedInfo: (r) => `The fixed photo: ${r.size_px[0]} × ${r.size_px[1]} px, ${r.dpi} dpi, ${kb(r.bytes)} KB`
+      + (r.preview ? " (watermarked preview)" : ""),
+    invalidOption: (name) => `Check the option “${name}”: it is missing or out of range.`,
+    above: (a, b) => (a === b ? `${a} px above the photo` : `${a}–${b} px above the photo`),
+    below: (a, b) => (a === b ? `${a} px below the photo` : `${a}–${b} px below the photo`),
+    rendering: "Rendering the background…",
     errors: {
       NO_FACE_DETECTED: "No face was found in this photo.", TOO_MANY_FACES: "There is more than one face in this photo.",
       CORRUPT_IMAGE: "This file is not a photo, or it is damaged.", EMPTY_IMAGE: "This file is empty.",
@@ -79,6 +97,24 @@ const STRINGS = {
     downloaded: (name) => `已下载 ${name}。`, fixDone: "修复后的照片已生成。",
     cameraError: "无法打开摄像头。", needKey: "本服务器需要 API 密钥:请在下方输入。",
     overlayDesc: (o) => describeOverlay(o, "zh"),
+    optionsSummary: "更多选项", optionsHint: "点击“一键修复”时生效。留空则使用该证件的规定值。",
+    sizeLegend: "尺寸", sizeSpec: "证件规定尺寸", sizePx: "像素", sizeMm: "毫米",
+    widthPx: "宽(像素)", heightPx: "高(像素)", widthMm: "宽(毫米)", heightMm: "高(毫米)",
+    dpiLabel: "分辨率(dpi)", fileLegend: "文件大小", kbLabel: "目标大小(KB)", beautyLegend: "美颜",
+    auto_bright: "提亮", auto_smooth: "磨皮", auto_thin_face: "瘦脸", auto_sharp: "锐化",
+    strength: (what) => `${what}:强度`,
+    watermarkLegend: "水印", previewLabel: "带水印的预览(免费:照片上有“PREVIEW”字样)",
+    legendArrow: "在照片之外的线或范围",
+    optionsStale: "选项已更改,当前照片是按旧选项生成的。", refix: "按新选项重新修复",
+    bgGradient: "渐变", bgSecond: "第二种颜色", renderLabel: "渐变方式", render1: "从上到下",
+    render2: "从中心向外", downloadTransparent: "下载透明背景照片(PNG)", sheetPaper: "纸张",
+    sheetOptions: "排版选项", sheetVertical: "纵向排版", sheetMarks: "裁切线", sheetCanvas: "纸张颜色",
+    fixedInfo: (r) => `修复后的照片:${r.size_px[0]} × ${r.size_px[1]} 像素,${r.dpi} dpi,${kb(r.bytes)} KB`
+      + (r.preview ? "(带水印的预览)" : ""),
+    invalidOption: (name) => `请检查选项“${name}”:未填写或超出范围。`,
+    above: (a, b) => (a === b ? `在照片上方 ${a} 像素处` : `在照片上方 ${a}–${b} 像素处`),
+    below: (a, b) => (a === b ? `在照片下方 ${a} 像素处` : `在照片下方 ${a}–${b} 像素处`),
+    rendering: "正在生成背景…",
     errors: {
       NO_FACE_DETECTED: "照片中没有检测到人脸。", TOO_MANY_FACES: "照片中有不止一张人脸。",
       CORRUPT_IMAGE: "这个文件不是照片,或已经损坏。", EMPTY_IMAGE: "这个文件是空的。",
@@ -96,9 +132,13 @@ const CATEGORY_ORDER = ["passport", "visa", "government", "examination", "qualif
 const STATUS_ORDER = { fail: 0, not_assessed: 1, not_applicable: 2, pass: 3 };
 const SVG = "http://www.w3.org/2000/svg";
 
+const BEAUTY = [["auto_bright", "bright_factor"], ["auto_smooth", "smooth_factor"],
+  ["auto_thin_face", "thin_face_factor"], ["auto_sharp", "sharp_factor"]];
+
 const state = {
   lang: "en", specs: [], spec: null, file: null, photoUrl: null,
   report: null, fix: null, bg: null, fixCache: new Map(), stream: null, busy: false, recheck: false,
+  fixOpts: {},  // the Options used for the photo shown: every later download asks for the same
 };
 const $ = (id) => document.getElementById(id);
 const t = (key, ...args) => {
@@ -107,6 +147,7 @@ const t = (key, ...args) => {
 };
 function colourName(name) { return STRINGS[state.lang].colours[name] || name.replace(/_/g, " "); }
 const zh = () => state.lang === "zh";
+const kb = (bytes) => Math.round(bytes / 1024 * 10) / 10;
 
 // --- language ------------------------------------------------------------------------------------
 function setLanguage(lang) {
@@ -116,6 +157,7 @@ function setLanguage(lang) {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of document.querySelectorAll("[data-i18n-aria]")) el.setAttribute("aria-label", t(el.dataset.i18nAria));
   for (const el of document.querySelectorAll("[data-i18n-alt]")) el.alt = t(el.dataset.i18nAlt);
+  for (const [flag, factor] of BEAUTY) $(`opt-${factor}`).setAttribute("aria-label", t("strength", t(flag)));
   for (const b of document.querySelectorAll("[data-lang]")) b.setAttribute("aria-pressed", String(b.dataset.lang === state.lang));
   renderSpecs();
   renderSpecInfo();
@@ -133,7 +175,7 @@ function setBusy(on) {
   state.busy = on;
   $("busy").hidden = !on;
   document.querySelector("main").setAttribute("aria-busy", String(on));
-  for (const id of ["fix", "download-photo", "download-sheet", "choose"]) $(id).disabled = on;
+  for (const id of ["fix", "refix", "download-photo", "download-transparent", "download-sheet", "choose"]) $(id).disabled = on;
 }
 
 // --- API -------------------------------------------------------------------------------------------
@@ -208,6 +250,7 @@ function renderSpecs() {
 }
 function renderSpecInfo() {
   $("spec-info").textContent = state.spec ? t("specInfo", state.spec) : "";
+  showSizeFields();
 }
 function chooseSpec(id) {
   const spec = state.specs.find((s) => String(s.id) === String(id));
@@ -313,24 +356,40 @@ function counts(rows) {
   }
   return c;
 }
+function formatNumber(v) {
+  return Math.abs(v) >= 10 ? String(Math.round(v)) : String(Math.round(v * 10) / 10);
+}
 function formatValue(row) {
+  // Every row, passing or not, shows what was measured with its unit; a rule with no unit is a
+  // score on the seed's 0-100 scale, shown as such.
   const v = row.value;
   if (v === null || v === undefined) return "—";
-  if (Array.isArray(v)) return v.join(" × ") + (row.unit && row.unit !== "score" ? ` ${row.unit}` : "");
+  const unit = row.unit || "";
+  const tail = !unit ? "" : ["%", "°"].includes(unit) ? unit : ` ${unit}`;
+  if (Array.isArray(v)) return v.map((x) => (typeof x === "number" ? formatNumber(x) : String(x))).join(" × ") + tail;
   if (typeof v === "number") {
-    const n = Math.abs(v) >= 10 ? Math.round(v) : Math.round(v * 10) / 10;
-    const unit = !row.unit || row.unit === "score" ? "" : ["%", "°"].includes(row.unit) ? row.unit : ` ${row.unit}`;
-    return `${n}${unit}`;
+    if (!unit || unit === "score") return `${formatNumber(v)} / 100`;
+    if (unit === "bytes") return `${kb(v)} KB (${v} bytes)`;
+    return `${formatNumber(v)}${tail}`;
   }
-  return String(v);
+  if (typeof v === "boolean") return v ? "✓" : "✗";
+  return String(v) + tail;
 }
 const REPORT_COLUMNS = ["colResult", "colCheck", "colMeasured", "colExpected", "colReason"];
 function renderReport(report, table, verdict) {
   if (!table.tHead) {  // both report tables share one header, written here once
-    const tr = table.createTHead().insertRow();
+    // Explicit roles: on a phone the rows are laid out as blocks, which would otherwise drop the
+    // table's semantics in some browsers.
+    table.setAttribute("role", "table");
+    const head = table.createTHead();
+    head.setAttribute("role", "rowgroup");
+    table.tBodies[0].setAttribute("role", "rowgroup");
+    const tr = head.insertRow();
+    tr.setAttribute("role", "row");
     for (const key of REPORT_COLUMNS) {
       const th = document.createElement("th");
       th.scope = "col";
+      th.setAttribute("role", "columnheader");
       th.dataset.i18n = key;
       tr.append(th);
     }
@@ -343,6 +402,7 @@ function renderReport(report, table, verdict) {
     const tr = document.createElement("tr");
     tr.dataset.check = row.check;
     tr.dataset.status = row.status;
+    tr.setAttribute("role", "row");
     const cells = [
       `${{ pass: "✓", fail: "✗", not_assessed: "?", not_applicable: "–" }[row.status]} ${t(`status_${row.status}`)}`,
       zh() ? row.title_zh : row.title,
@@ -354,6 +414,8 @@ function renderReport(report, table, verdict) {
       const cell = document.createElement(i === 1 ? "th" : "td");
       if (i === 1) cell.scope = "row";
       if (i === 0) cell.className = "status";
+      cell.setAttribute("role", i === 1 ? "rowheader" : "cell");
+      cell.dataset.label = t(REPORT_COLUMNS[i]);
       cell.textContent = text;
       tr.append(cell);
     });
@@ -375,19 +437,78 @@ function svgEl(name, attrs, title) {
   }
   return el;
 }
-function band(cls, win, w, h, title) {
-  // An open side of the window runs to the photo's edge; a window outside the photo gets an arrow label.
+// Everything is drawn inside the photo: a window or line beyond an edge becomes an arrow at that edge,
+// pointing out of the photo, labelled with what lies there and how far.
+const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+const fixed1 = (v) => Math.round(v * 10) / 10;
+function textEm(text) {  // rough width in ems: CJK characters are square, Latin ones about half
+  let em = 0;
+  for (const ch of text) em += ch.codePointAt(0) >= 0x2e80 ? 1.02 : 0.64;
+  return em;
+}
+function arrow(L, edge, group, lines, title) {
+  const { w, h, s } = L;
+  const off = L.slots[edge]++ * s * 1.7;  // a second arrow at the same edge goes under the first
+  const x0 = s * 0.5 + 2, hw = s * 0.45, sw = s * 0.16;
+  const pts = [[x0, 1], [x0 + hw, s * 0.6], [x0 + sw, s * 0.6], [x0 + sw, s * 1.45], [x0 - sw, s * 1.45],
+    [x0 - sw, s * 0.6], [x0 - hw, s * 0.6]].map(([x, y]) => {
+    const yy = edge === "top" ? y + off : h - y - off;
+    return [fixed1(clamp(x, 0, w)), fixed1(clamp(yy, 0, h))];
+  });
+  const d = `M${pts.map(([x, y]) => `${x} ${y}`).join(" L")} Z`;
+  group.append(svgEl("path", { class: "offscreen-arrow", "data-edge": edge, d, "stroke-width": s / 14 }, title));
+  if (!lines.length) return;
+  const tx = x0 + hw + s * 0.3;
+  const avail = Math.max(1, w - tx - 4);
+  const fs = Math.max(7, Math.min(s * 0.68, avail / Math.max(...lines.map(textEm))));
+  const text = svgEl("text", { class: "offscreen", "data-edge": edge, x: fixed1(tx), y: 0, "font-size": fixed1(fs),
+    "stroke-width": fixed1(fs / 7) });
+  lines.forEach((line, i) => {
+    const y = edge === "top" ? off + s * 0.1 + fs * (0.9 + 1.15 * i)
+      : h - off - s * 0.1 - fs * (0.25 + 1.15 * (lines.length - 1 - i));
+    const span = svgEl("tspan", { x: fixed1(tx), y: fixed1(clamp(y, 0, h)) });
+    span.textContent = line;
+    text.append(span);
+  });
+  text.setAttribute("y", text.firstChild.getAttribute("y"));
+  group.append(text);
+}
+function band(L, cls, win, title) {
+  // An open side of the window runs to the photo's edge.
+  const { w, h } = L;
   const top = win[0] ?? 0;
   const bottom = win[1] ?? h;
   const g = svgEl("g", { class: `${cls}-group` });
-  g.append(svgEl("rect", { class: cls, x: 0, y: top, width: w, height: Math.max(bottom - top, 1), "stroke-width": w / 200 }, title));
-  if (bottom < 0 || top > h) {
-    const y = bottom < 0 ? 18 : h - 8;
-    const text = svgEl("text", { class: "offscreen", x: 6, y, "font-size": Math.max(12, h / 40) });
-    text.textContent = `${bottom < 0 ? "↑" : "↓"} ${title}`;
-    g.append(text);
+  const vt = clamp(top, 0, h), vb = clamp(bottom, 0, h);
+  if (vb > vt) g.append(svgEl("rect", { class: cls, x: 0, y: vt, width: w, height: vb - vt, "stroke-width": w / 200 }, title));
+  const r = (v) => Math.round(v);
+  if (bottom <= 0) arrow(L, "top", g, [`↑ ${title}`, t("above", r(-bottom), r(-top))], title);
+  else if (top >= h) arrow(L, "bottom", g, [`↓ ${title}`, t("below", r(top - h), r(bottom - h))], title);
+  else {  // partly outside: the part inside is drawn, an arrow says it goes on
+    if (top < 0) arrow(L, "top", g, [], `${title}: ${t("above", 0, r(-top))}`);
+    if (bottom > h) arrow(L, "bottom", g, [], `${title}: ${t("below", 0, r(bottom - h))}`);
   }
   return g;
+}
+function hline(L, cls, y, title) {
+  const { w, h, sw } = L;
+  const g = svgEl("g", { class: `${cls}-group` });
+  const r = (v) => Math.round(v);
+  if (y < 0) arrow(L, "top", g, [`↑ ${title}`, t("above", r(-y), r(-y))], title);
+  else if (y > h) arrow(L, "bottom", g, [`↓ ${title}`, t("below", r(y - h), r(y - h))], title);
+  else g.append(svgEl("line", { class: cls, x1: 0, x2: w, y1: y, y2: y, "stroke-width": sw }, title));
+  return g;
+}
+function clipSegment(x1, y1, x2, y2, w, h) {
+  // Liang-Barsky: the part of a segment inside [0, w] x [0, h], or null.
+  let t0 = 0, t1 = 1;
+  const dx = x2 - x1, dy = y2 - y1;
+  for (const [p, q] of [[-dx, x1], [dx, w - x1], [-dy, y1], [dy, h - y1]]) {
+    if (p === 0) { if (q < 0) return null; continue; }
+    const r = q / p;
+    if (p < 0) { if (r > t1) return null; if (r > t0) t0 = r; } else { if (r < t0) return null; if (r < t1) t1 = r; }
+  }
+  return [x1 + t0 * dx, y1 + t0 * dy, x1 + t1 * dx, y1 + t1 * dy];
 }
 function renderOverlay(o) {
   const svg = $("overlay");
@@ -397,51 +518,206 @@ function renderOverlay(o) {
   svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
   svg.setAttribute("preserveAspectRatio", "none");
   const sw = Math.max(1.5, w / 250);
-  if (o.crown_window) svg.append(band("crown-window", o.crown_window, w, h, t("legendCrownWindow")));
-  if (o.eye_window) svg.append(band("eye-window", o.eye_window, w, h, t("legendEyeWindow")));
+  const L = { w, h, sw, s: Math.max(12, Math.min(w, h) / 14), slots: { top: 0, bottom: 0 } };
+  if (o.crown_window) svg.append(band(L, "crown-window", o.crown_window, t("legendCrownWindow")));
+  if (o.eye_window) svg.append(band(L, "eye-window", o.eye_window, t("legendEyeWindow")));
   if (o.face_box) {
     const [x, y, bw, bh] = o.face_box;
-    svg.append(svgEl("rect", { class: "face-box", x, y, width: bw, height: bh, "stroke-width": sw }, t("legendFace")));
+    const x0 = clamp(x, 0, w), y0 = clamp(y, 0, h), x1 = clamp(x + bw, 0, w), y1 = clamp(y + bh, 0, h);
+    if (x1 > x0 && y1 > y0) {
+      svg.append(svgEl("rect", { class: "face-box", x: x0, y: y0, width: x1 - x0, height: y1 - y0, "stroke-width": sw }, t("legendFace")));
+    }
   }
   if (o.eyes) {
     const [[x1, y1], [x2, y2]] = o.eyes;
     const dx = x2 - x1, dy = y2 - y1;
     // The eye line runs past both eyes by half their distance, so its tilt reads at a glance.
-    svg.append(svgEl("line", { class: "eye-line", x1: x1 - dx / 2, y1: y1 - dy / 2, x2: x2 + dx / 2, y2: y2 + dy / 2, "stroke-width": sw }, t("legendEyes")));
-    for (const [x, y] of o.eyes) svg.append(svgEl("circle", { class: "eye", cx: x, cy: y, r: sw * 1.6 }));
+    const seg = clipSegment(x1 - dx / 2, y1 - dy / 2, x2 + dx / 2, y2 + dy / 2, w, h);
+    if (seg) {
+      const [a1, b1, a2, b2] = seg.map(fixed1);
+      svg.append(svgEl("line", { class: "eye-line", x1: a1, y1: b1, x2: a2, y2: b2, "stroke-width": sw }, t("legendEyes")));
+    }
+    for (const [x, y] of o.eyes) {
+      if (x >= 0 && x <= w && y >= 0 && y <= h) svg.append(svgEl("circle", { class: "eye", cx: x, cy: y, r: sw * 1.6 }));
+    }
   }
-  if (o.crown_y !== null && o.crown_y !== undefined) {
-    svg.append(svgEl("line", { class: "crown-line", x1: 0, x2: w, y1: o.crown_y, y2: o.crown_y, "stroke-width": sw }, t("legendCrown")));
-  }
-  if (o.chin_y !== null && o.chin_y !== undefined) {
-    svg.append(svgEl("line", { class: "chin-line", x1: 0, x2: w, y1: o.chin_y, y2: o.chin_y, "stroke-width": sw }, t("legendChin")));
-  }
+  if (o.crown_y !== null && o.crown_y !== undefined) svg.append(hline(L, "crown-line", o.crown_y, t("legendCrown")));
+  if (o.chin_y !== null && o.chin_y !== undefined) svg.append(hline(L, "chin-line", o.chin_y, t("legendChin")));
   $("overlay-desc").textContent = t("overlayDesc", o);
   svg.style.display = $("show-overlay").checked ? "" : "none";
 }
 function describeOverlay(o, lang) {
+  const h = o.size[1];
   const r = (v) => (v === null || v === undefined ? "—" : Math.round(v));
-  const win = (v) => (v ? `${r(v[0])}–${r(v[1])}` : "—");
-  if (lang === "zh") {
-    return `标注(像素,自上而下):头顶 y=${r(o.crown_y)},下巴 y=${r(o.chin_y)},头顶应在 y=${win(o.crown_window)},`
-      + `眼睛连线应在 y=${win(o.eye_window)}。`;
+  const en = lang !== "zh";
+  const win = (v) => {
+    if (!v) return "—";
+    const top = v[0] ?? 0, bottom = v[1] ?? h;
+    if (bottom <= 0) return STRINGS[lang].above(r(-bottom), r(-top));
+    if (top >= h) return STRINGS[lang].below(r(top - h), r(bottom - h));
+    return `y=${r(top)}–${r(bottom)}`;
+  };
+  const at = (y) => (y === null || y === undefined ? "—" : y < 0 ? STRINGS[lang].above(r(-y), r(-y))
+    : y > h ? STRINGS[lang].below(r(y - h), r(y - h)) : `y=${r(y)}`);
+  if (!en) {
+    const inWin = (v) => win(v).replace(/^在/, "");  // "应在照片上方…", not "应在 在照片上方…"
+    return `标注(像素,自上而下):头顶 ${at(o.crown_y)},下巴 ${at(o.chin_y)};头顶应在 ${inWin(o.crown_window)},`
+      + `眼睛连线应在 ${inWin(o.eye_window)}。`;
   }
-  return `Overlay (pixels from the top): top of the head at y=${r(o.crown_y)}, chin at y=${r(o.chin_y)}; `
-    + `the top of the head should be at y=${win(o.crown_window)} and the eye line at y=${win(o.eye_window)}.`;
+  return `Overlay (pixels from the top): top of the head at ${at(o.crown_y)}, chin at ${at(o.chin_y)}; `
+    + `the top of the head should be at ${win(o.crown_window)} and the eye line at ${win(o.eye_window)}.`;
+}
+
+// --- options ------------------------------------------------------------------------------------------------
+// Each control carries the /api/fix parameter it sets (data-param); an empty field sends nothing, so the
+// document's own value applies.
+function buildBeauty() {
+  for (const box of document.querySelectorAll(".beauty")) {
+    const { flag, factor } = box.dataset;
+    const label = document.createElement("label");
+    const check = document.createElement("input");
+    check.type = "checkbox";
+    check.id = `opt-${flag}`;
+    check.dataset.param = flag;
+    const name = document.createElement("span");
+    name.dataset.i18n = flag;
+    label.append(check, " ", name);
+    const range = document.createElement("input");
+    range.type = "range";
+    range.id = `opt-${factor}`;
+    range.dataset.param = factor;
+    Object.assign(range, { min: "0", max: "1", step: "0.05", value: "0.5", disabled: true });
+    const out = document.createElement("span");  // not <output>: its implicit role would be a second status line
+    out.className = "value";
+    out.setAttribute("aria-hidden", "true");  // the slider announces its own value
+    out.textContent = range.value;
+    check.addEventListener("change", () => { range.disabled = !check.checked; });
+    range.addEventListener("input", () => { out.textContent = range.value; });
+    box.append(label, range, out);
+  }
+}
+function sizeMode() {
+  return document.querySelector('input[name="size-mode"]:checked').value;
+}
+function showSizeFields() {
+  const mode = sizeMode();
+  $("size-px").hidden = mode !== "px";
+  $("size-mm").hidden = mode !== "mm";
+  for (const id of ["opt-px_width", "opt-px_height"]) $(id).required = mode === "px";
+  for (const id of ["opt-mm_width", "opt-mm_height"]) $(id).required = mode === "mm";
+  $("opt-dpi").placeholder = state.spec ? String(state.spec.dpi) : "";
+}
+function optionParams() {
+  // The Options panel as /api/fix fields, or null (with the field focused) when one is not valid.
+  const mode = sizeMode();
+  const numbers = [...(mode === "px" ? ["opt-px_width", "opt-px_height"] : []),
+    ...(mode === "mm" ? ["opt-mm_width", "opt-mm_height"] : []), "opt-dpi", "opt-kb"];
+  const out = {};
+  for (const id of numbers) {
+    const el = $(id);
+    if (!el.checkValidity()) {
+      $("options").open = true;
+      el.focus();
+      say(t("invalidOption", el.closest("label").querySelector("span").textContent), true);
+      return null;
+    }
+    if (el.value.trim() !== "") out[el.dataset.param] = el.value.trim();
+  }
+  if (mode === "mm" && out.dpi === undefined) out.dpi = String(state.spec.dpi);  // mm become px through dpi
+  for (const [flag, factor] of BEAUTY) {
+    if ($(`opt-${flag}`).checked) {
+      out[flag] = "1";
+      out[factor] = $(`opt-${factor}`).value;
+    }
+  }
+  if ($("opt-preview").checked) out.preview = "1";
+  return out;
+}
+function optionsChanged() {
+  if (state.fix) $("options-stale").hidden = false;
+}
+
+// --- the background -------------------------------------------------------------------------------------------
+const hexOf = (input) => input.value.replace("#", "").toUpperCase();
+function bgParams() {
+  const out = { bg_color: state.bg };
+  if ($("bg-gradient").checked) {
+    out.bg_color2 = hexOf($("bg-color2"));
+    out.render = $("bg-render").value;
+  }
+  return out;
+}
+const bgKey = () => Object.values(bgParams()).join("|");
+function paintBackdrop() {
+  // The transparent cut-out shown over the chosen background, drawn as the server draws it
+  // (render 1: bg_color at the top to bg_color2 at the bottom; render 2: bg_color2 at the centre to
+  // bg_color at a distance of the longer side).
+  const img = $("fixed");
+  img.style.background = "";
+  if (state.fixOpts.preview) return;  // the preview is the server's own opaque rendering
+  const c1 = `#${state.bg}`;
+  if (!$("bg-gradient").checked) {
+    img.style.backgroundColor = c1;
+    return;
+  }
+  const c2 = `#${hexOf($("bg-color2"))}`;
+  if ($("bg-render").value === "1") img.style.background = `linear-gradient(${c1}, ${c2})`;
+  else img.style.background = `radial-gradient(circle ${Math.max(img.clientWidth, img.clientHeight, 1)}px at 50% 50%, ${c2}, ${c1})`;
+}
+let previewTimer = 0;
+function backgroundChanged() {
+  const allowed = state.spec.background_hex || [];
+  $("bg-warning").hidden = allowed.length === 0 || allowed.some((h) => h.toUpperCase() === state.bg);
+  for (const input of document.querySelectorAll('input[name="bg"]')) input.checked = input.value.toUpperCase() === state.bg;
+  $("gradient-box").hidden = !$("bg-gradient").checked;
+  paintBackdrop();
+  if (state.fixOpts.preview) {  // no transparent cut-out comes with a preview: the server renders each choice
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(showRendered, 300);
+  }
+}
+async function showRendered() {
+  if (state.busy) {
+    previewTimer = setTimeout(showRendered, 300);
+    return;
+  }
+  setBusy(true);
+  say(t("rendering"));
+  try {
+    const result = await renderedWith();
+    $("fixed").src = result.photo;
+    renderFix();
+    say("");
+  } catch (err) {
+    fail(err);
+  } finally {
+    setBusy(false);
+  }
+}
+function setBackground(hex) {
+  state.bg = hex.replace("#", "").toUpperCase();
+  backgroundChanged();
 }
 
 // --- fixing -----------------------------------------------------------------------------------------------
 async function runFix() {
   if (!state.file || !state.spec || state.busy) return;
+  const opts = optionParams();
+  if (!opts) return;
   setBusy(true);
   say(t("fixing"));
   try {
-    const result = await api("/api/fix", photoForm({ transparent: 1 }));
+    // A background chosen for an earlier result is kept; a preview has no transparent cut-out.
+    const bg = state.bg ? bgParams() : {};
+    const result = await api("/api/fix", photoForm({ ...opts, ...bg, ...(opts.preview ? {} : { transparent: 1 }) }));
     state.fix = result;
+    state.fixOpts = opts;
     state.bg = result.background.toUpperCase();
     state.fixCache.clear();
-    state.fixCache.set(state.bg, result);
-    $("fixed").src = result.transparent;
+    state.fixCache.set(bgKey(), result);
+    $("fixed").src = opts.preview ? result.photo : result.transparent;
+    $("options-stale").hidden = true;
+    $("download-transparent").hidden = Boolean(opts.preview);
     renderFix();
     $("fixed-figure").hidden = false;
     $("fix-section").hidden = false;
@@ -456,10 +732,11 @@ async function runFix() {
   $("download-photo").focus({ preventScroll: true });  // enabled again only now
 }
 function renderFix() {
-  const result = state.fixCache.get(state.bg) || state.fix;
+  const result = state.fixCache.get(bgKey()) || state.fix;
   const verdict = $("fix-verdict");
   verdict.className = "verdict " + (result.passed ? "pass" : "fail");
   verdict.textContent = result.passed ? t("fixedPass") : t("fixedFail");
+  $("fixed-caption").textContent = t("fixedInfo", { ...result, preview: state.fixOpts.preview });
   const lists = $("fix-lists");
   lists.replaceChildren();
   const titles = new Map(result.after.checks.concat(result.before.checks).map((r) => [r.check, zh() ? r.title_zh : r.title]));
@@ -504,43 +781,54 @@ function renderBackgrounds() {
   });
   $("bg-custom").value = `#${state.bg.toLowerCase()}`;
   $("bg-warning").hidden = allowed.length === 0 || allowed.some((h) => h.toUpperCase() === state.bg);
-  $("fixed").style.backgroundColor = `#${state.bg}`;
+  $("gradient-box").hidden = !$("bg-gradient").checked;
+  paintBackdrop();
 }
-function setBackground(hex) {
-  // Instant: the transparent result is shown over the colour; the server renders the file on download.
-  state.bg = hex.replace("#", "").toUpperCase();
-  $("fixed").style.backgroundColor = `#${state.bg}`;
-  const allowed = state.spec.background_hex || [];
-  $("bg-warning").hidden = allowed.length === 0 || allowed.some((h) => h.toUpperCase() === state.bg);
-  for (const input of document.querySelectorAll('input[name="bg"]')) input.checked = input.value.toUpperCase() === state.bg;
+function sheetParams() {
+  const out = { layout: 1, layout_size: $("sheet-size").value, layout_bg_color: hexOf($("sheet-bg")) };
+  if ($("sheet-vertical").checked) out.layout_vertical = 1;
+  if ($("sheet-marks").checked) out.crop_marks = 1;
+  return out;
 }
 async function renderedWith(extra = {}) {
-  // The server's rendering for the chosen background (cached per colour unless a sheet is asked for).
-  const cached = !extra.layout && state.fixCache.get(state.bg);
+  // The server's rendering of the shown photo (same options) for the chosen background; cached per
+  // background unless a sheet is asked for.
+  const key = bgKey();
+  const cached = !extra.layout && state.fixCache.get(key);
   if (cached) return cached;
-  const result = await api("/api/fix", photoForm({ bg_color: state.bg, ...extra }));
-  if (!extra.layout) state.fixCache.set(state.bg, result);
+  const result = await api("/api/fix", photoForm({ ...state.fixOpts, ...bgParams(), ...extra }));
+  if (!extra.layout) state.fixCache.set(key, result);
   return result;
+}
+function save(url, name) {
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
 }
 async function download(kind) {
   if (!state.fix || state.busy) return;
+  if (kind === "transparent") {  // the cut-out that came with the fix: nothing to ask the server
+    const name = `${state.spec.slug}-transparent.png`;
+    save(state.fix.transparent, name);
+    say(t("downloaded", name));
+    return;
+  }
   setBusy(true);
   say(t("preparing"));
   try {
-    const size = $("sheet-size").value;
-    const result = await renderedWith(kind === "sheet" ? { layout: 1, layout_size: size } : {});
-    const url = kind === "sheet" ? result.sheet : result.photo;
-    const ext = kind === "sheet" ? "jpg" : result.format === "PNG" ? "png" : "jpg";
-    const name = kind === "sheet" ? `${state.spec.slug}-sheet-${size}.${ext}` : `${state.spec.slug}.${ext}`;
+    const sheet = kind === "sheet" ? sheetParams() : null;
+    const result = await renderedWith(sheet || {});
+    const url = sheet ? result.sheet : result.photo;
+    const ext = sheet ? "jpg" : result.format === "PNG" ? "png" : "jpg";
+    const name = sheet ? `${state.spec.slug}-sheet-${sheet.layout_size}.${ext}` : `${state.spec.slug}.${ext}`;
     const blob = await (await fetch(url)).blob();
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(blob);
-    link.download = name;
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
-    if (kind === "photo") renderFix();  // the report shown is the downloaded file's
+    const href = URL.createObjectURL(blob);
+    save(href, name);
+    setTimeout(() => URL.revokeObjectURL(href), 10000);
+    if (!sheet) renderFix();  // the report shown is the downloaded file's
     say(t("downloaded", name));
   } catch (err) {
     fail(err);
@@ -551,6 +839,7 @@ async function download(kind) {
 
 // --- wiring -----------------------------------------------------------------------------------------------
 function init() {
+  buildBeauty();
   let lang = "en";
   try { lang = localStorage.getItem("idphoto.lang") || (navigator.language || "").toLowerCase().startsWith("zh") && "zh" || "en"; } catch { /* ignore */ }
   try { $("api-key").value = sessionStorage.getItem("idphoto.key") || ""; } catch { /* ignore */ }
@@ -571,8 +860,15 @@ function init() {
   $("original").addEventListener("load", () => { $("original-note").hidden = true; });
   $("show-overlay").addEventListener("change", (e) => { $("overlay").style.display = e.target.checked ? "" : "none"; });
   $("fix").addEventListener("click", runFix);
+  $("refix").addEventListener("click", runFix);
+  for (const input of document.querySelectorAll('input[name="size-mode"]')) input.addEventListener("change", showSizeFields);
+  $("options").addEventListener("input", optionsChanged);
+  $("options").addEventListener("change", optionsChanged);
   $("bg-custom").addEventListener("input", (e) => setBackground(e.target.value));
+  for (const id of ["bg-gradient", "bg-color2", "bg-render"]) $(id).addEventListener("input", backgroundChanged);
+  $("fixed").addEventListener("load", paintBackdrop);  // a centre gradient's radius is the shown photo's longer side
   $("download-photo").addEventListener("click", () => download("photo"));
+  $("download-transparent").addEventListener("click", () => download("transparent"));
   $("download-sheet").addEventListener("click", () => download("sheet"));
   $("api-key").addEventListener("change", (e) => {
     try { sessionStorage.setItem("idphoto.key", e.target.value.trim()); } catch { /* ignore */ }
