@@ -341,6 +341,18 @@ def test_every_post_endpoint_is_classified(app):
             assert rule.endpoint.rsplit(".", 1)[0] in HEAVY_BLUEPRINTS or rule.endpoint == SYNC_TASK_ENDPOINT, rule
 
 
+def test_time_spent_waiting_for_a_thread_counts_against_the_wait(app, monkeypatch):
+    """A request that waited 0.75 s for a server thread waits only the 0.25 s left of ADMISSION_WAIT (1 s)."""
+    from checker.web import admission
+
+    app.config.update(ADMISSION_SLOTS=1, ADMISSION_WAIT=1.0)
+    asked: list[float] = []
+    monkeypatch.setattr(admission, "queued_seconds", lambda: 0.75)
+    monkeypatch.setattr(admission.Slots, "take", lambda self, wait: asked.append(wait) or False)
+    resp = app.test_client().post("/api/check_pic", json={"file": "", "spec_id": 1102})
+    assert _busy(resp)["status"] == "SERVER_BUSY" and asked == [0.25]
+
+
 def test_a_slot_is_given_back_whatever_the_request_ends_with(app):
     app.config.update(ADMISSION_SLOTS=1, ADMISSION_WAIT=0.05)
     client = app.test_client()

@@ -2,6 +2,10 @@
 once; one that finds no free slot within ``ADMISSION_WAIT`` seconds is answered 503 with Retry-After
 in its API family's envelope, instead of waiting for ever behind the others.
 
+The wait counts from when the request was read whole: under checker.web.gunicorn_worker, time spent
+waiting for one of the worker's threads is deducted, so a request is never queued much longer than
+``ADMISSION_WAIT`` however many clients are connected.
+
 Heavy means a view that decodes a photo and runs the models in the request: the check, fix, the
 HivisionIDPhotos edits, matting, eye masking and a task created with ``sync=1``. Everything else
 (health, the catalogue, polling, result files, the page, an async task's creation) never waits for a
@@ -21,6 +25,7 @@ from typing import Any
 from flask import Flask, g, request
 
 from ..errors import CheckerError
+from .gunicorn_worker import queued_seconds
 
 # Every POST of these blueprints works on a photo in the request.
 HEAVY_BLUEPRINTS = frozenset({"check_api", "fix_api", "hivision", "matting_api", "mask_api"})
@@ -84,7 +89,9 @@ def install(app: Flask) -> None:
         with lock:
             gate = slots(current_app)
         wait = float(current_app.config["ADMISSION_WAIT"])
-        if not gate.take(wait):
+        # A request that already waited for a thread of the server (a full worker) waits only what is
+        # left of ADMISSION_WAIT: the queue ahead of the slots is bounded in time, not only in length.
+        if not gate.take(wait - queued_seconds()):
             g.retry_after = max(1, math.ceil(wait))
             raise CheckerError("SERVER_BUSY", f"the server is busy ({gate.size} photos at once in this process); "
                                "retry after the Retry-After seconds", http=503)

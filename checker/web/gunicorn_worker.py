@@ -33,6 +33,7 @@ import os
 import selectors
 import socket
 import struct
+import threading
 import time
 from concurrent import futures
 from functools import partial
@@ -164,6 +165,15 @@ class Incoming:
             self._chunk_at = following
 
 
+_waited = threading.local()
+
+
+def queued_seconds() -> float:
+    """How long the request this thread serves waited for a thread, once read whole (0 elsewhere):
+    the admission queue counts that wait as part of its own (checker.web.admission)."""
+    return float(getattr(_waited, "seconds", 0.0))
+
+
 class PatientSocket:
     """What the request parser reads a socket through in a thread: a read that would wait longer than
     ``BODY_TIMEOUT``, or past the request's deadline, ends the input as a client gone away would
@@ -275,7 +285,7 @@ class BufferedThreadWorker(ThreadWorker):
             self._read(conn, Incoming(held))
             return
         pool = self.light_pool if ready.light and self.light_pool is not None else self.tpool
-        fs = pool.submit(self._serve, conn, ready)
+        fs = pool.submit(self._serve, conn, ready, time.monotonic())
         fs.add_done_callback(lambda fut: self.method_queue.defer(self.finish_request, conn, fut))
 
     def _read(self, conn: Conn, incoming: Incoming) -> None:
@@ -320,8 +330,15 @@ class BufferedThreadWorker(ThreadWorker):
         conn.data_ready = True
         self.enqueue_req(conn)
 
-    def _serve(self, conn: Conn, incoming: Incoming) -> bool:
+    def _serve(self, conn: Conn, incoming: Incoming, queued_at: float) -> bool:
         """In a thread: the request read by the loop, through gunicorn's parser and the app."""
+        _waited.seconds = time.monotonic() - queued_at
+        try:
+            return self._serve_here(conn, incoming)
+        finally:
+            _waited.seconds = 0.0
+
+    def _serve_here(self, conn: Conn, incoming: Incoming) -> bool:
         conn.sock.setblocking(True)
         conn.whole = incoming.state == COMPLETE
         conn.init()  # the parser, on a new connection
