@@ -116,11 +116,12 @@ def load_spec(ref: int | str) -> Spec:
     key: int | str | None = ref.strip().lower() if isinstance(ref, str) else ref
     if isinstance(key, bool):
         key = None
-    if isinstance(key, str) and re.fullmatch(r"\d+", key):
+    if isinstance(key, str) and re.fullmatch(r"\d{1,18}", key):  # longer digit strings name no spec
         key = int(key)
     spec = by_id.get(key) if isinstance(key, int) else by_name.get(key) if isinstance(key, str) else None
     if spec is None:
-        raise CheckerError("UNKNOWN_SPEC", f"no spec {ref!r}; GET /api/specs lists them")
+        shown = ref if not isinstance(ref, str) or len(ref) <= 60 else ref[:57] + "..."
+        raise CheckerError("UNKNOWN_SPEC", f"no spec {shown!r}; GET /api/specs lists them")
     return spec
 
 

@@ -261,12 +261,15 @@ def _blend(rgb: np.ndarray, alpha: np.ndarray, color: tuple[int, int, int]) -> n
 
 def add_watermark(rgb: np.ndarray, text: str, *, size: int = 20, opacity: float = 0.5, angle: float = 30,
                   color: str = "#000000", space: int = 25) -> np.ndarray:
-    """Seed 000's watermark: ``text`` at ``size`` px, repeated over the whole photo with ``space`` px
+    """The HivisionIDPhotos watermark: ``text`` at ``size`` px, repeated over the whole photo with ``space`` px
     between copies, rotated ``angle`` degrees (counter-clockwise), blended in ``color`` at ``opacity``.
     The photo keeps its size. A text wider than the photo's diagonal at ``size`` is cut to it."""
     _check_rgb(rgb)
     if not isinstance(text, str) or not text.strip():
         raise CheckerError("INVALID_ARGUMENT", "text must be a non-empty string")
+    # A tiled watermark is one line: line breaks of any kind (\n, NEL, ...) become spaces (the text
+    # layout measures and shapes one line; a break inside it is an error there).
+    text = " ".join(text.splitlines())
     size = int(_number(size, "size", 1, 1000))
     opacity = _number(opacity, "opacity", 0, 1)
     angle = _number(angle, "angle", -3600, 3600)
