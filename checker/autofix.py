@@ -271,6 +271,7 @@ def fix(photo: Photo, spec: Spec, opts: FixOptions | None = None, *,
     out_rgb = background.compose(standard, bg, render=opts.render, color2=opts.bg2)
     if opts.label_text:
         out_rgb = watermark.add_label(out_rgb, opts.label_text, height=opts.label_height)
+    clean_rgb = out_rgb
     if opts.preview:
         out_rgb = watermark.preview_watermark(out_rgb)
     lap("background")
@@ -281,7 +282,9 @@ def fix(photo: Photo, spec: Spec, opts: FixOptions | None = None, *,
     dpi = int(opts.dpi or spec.dpi)
     data = _encode(out_rgb, fmt, dpi, opts, _file_window(spec, opts))
     lap("encode")
-    after = run_check(load_photo(data), spec, _after_overrides(opts, width, height))
+    # A preview is judged as the photo it previews: its PREVIEW mark would read as shadow and glare.
+    checked = data if not opts.preview else _encode(clean_rgb, fmt, dpi, opts, _file_window(spec, opts))
+    after = run_check(load_photo(checked), spec, _after_overrides(opts, width, height))
     lap("check_after")
     sheet = sheet_info = None
     if opts.layout:
@@ -386,8 +389,8 @@ def options_from_values(v: Values) -> FixOptions:
     if px_w is not None:
         size = (px_w, px_h)
     elif mm_w is not None:
-        d = dpi or 300
-        size = (round(mm_w / 25.4 * d), round(mm_h / 25.4 * d))
+        dpi = dpi or 300  # the pixels are worked out at this dpi, so the file says it too
+        size = (round(mm_w / 25.4 * dpi), round(mm_h / 25.4 * dpi))
 
     def factor(flag: str, name: str) -> float:
         return float(v[name]) if v[flag] else 0.0

@@ -140,3 +140,36 @@ def test_a_smile_with_teeth_stays_reported_where_the_document_wants_a_closed_mou
     assert not any(u["repairable"] for u in result.unfixable)
     us = {u["check"] for u in fix(photos["hivision_test0.jpg"], load_spec("us-passport")).unfixable}
     assert not us & {"face_expression", "mouse_nature"}  # "a natural smile" is fine there
+
+
+def _post_fix(client, face_bytes, **fields):
+    data = {"file": (io.BytesIO(face_bytes("hivision_test0.jpg")), "p.jpg"), "spec_id": "1102", **fields}
+    return client.post("/api/fix", data=data, content_type="multipart/form-data")
+
+
+def test_api_fix_answers_the_hd_cutout_when_asked(client, face_bytes):
+    body = _post_fix(client, face_bytes, hd="1").get_json()
+    hd = load_photo(base64.b64decode(body["hd"].split(",", 1)[1]))
+    source = load_photo(face_bytes("hivision_test0.jpg"))
+    assert hd.alpha is not None and hd.width > body["size_px"][0] and hd.width <= 2 * source.width
+    assert abs(hd.width / hd.height - body["size_px"][0] / body["size_px"][1]) < 0.02  # the same framing
+    assert "hd" not in _post_fix(client, face_bytes).get_json()
+
+
+@pytest.mark.parametrize("cutout", ["transparent", "hd"])
+def test_a_free_preview_gives_no_unmarked_cutout(client, face_bytes, cutout):
+    resp = _post_fix(client, face_bytes, preview="1", **{cutout: "1"})
+    assert resp.status_code == 400 and cutout in resp.get_json()["message"]
+
+
+def test_a_preview_is_judged_as_the_photo_it_previews(photos):
+    spec = load_spec(1102)
+    paid = fix(photos["hivision_test0.jpg"], spec, options_from_params({}))
+    preview = fix(photos["hivision_test0.jpg"], spec, options_from_params({"preview": "1"}))
+    assert load_photo(preview.photo).rgb.tobytes() != load_photo(paid.photo).rgb.tobytes()  # it is marked
+    assert preview.after["result"] == paid.after["result"] and preview.unfixable == paid.unfixable
+
+
+def test_a_size_in_mm_without_dpi_is_written_at_the_dpi_it_was_worked_out_at():
+    opts = options_from_params({"mm_width": "35", "mm_height": "45"})
+    assert opts.dpi == 300 and opts.size_px == (413, 531)

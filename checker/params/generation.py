@@ -99,7 +99,10 @@ FIX = Table(
                                                                                          "image_file")),
         Param("input_image_base64", "image", "the photo as base64 (data: prefix allowed)"),
         SPEC,
-        Param("transparent", "flag", "also answer the cut-out as a transparent PNG", default=False),
+        Param("transparent", "flag", "also answer the cut-out as a transparent PNG (not with preview)",
+              default=False),
+        Param("hd", "flag", "also answer the same framing at the source's resolution, a transparent PNG "
+              "(not with preview)", default=False),
         *OPTIONS,
     ),
     base_price=STANDARD, envelope=KEYS, passthrough=_thresholds,

@@ -31,7 +31,10 @@ def fix_photo():
     if v.get("spec_id") is None:
         raise CheckerError("INVALID_ARGUMENT", "spec_id is required (GET /api/specs lists them)")
     spec = load_spec(v["spec_id"])
-    transparent = v["transparent"]
+    transparent, hd = v["transparent"], v["hd"]
+    if v["preview"] and (transparent or hd):  # the cut-outs carry no PREVIEW mark: not for free
+        raise CheckerError("INVALID_ARGUMENT", "transparent and hd are not offered with preview (a preview is "
+                                               "watermarked and free)")
     opts = options_from_values(v)
     photo = load_photo(data)
     with billed(FIX.price(v)):  # nothing made (no face, a model missing, ...): nothing charged
@@ -56,6 +59,8 @@ def fix_photo():
     }
     if transparent:  # the cut-out at the output size, for a client to try other backgrounds
         body["transparent"] = data_url(filesize.encode(result.standard, dpi=result.dpi), "PNG")
+    if hd:  # the same framing at the source's resolution, as the HivisionIDPhotos endpoints answer it
+        body["hd"] = data_url(filesize.encode(result.hd, dpi=result.dpi), "PNG")
     if result.sheet is not None:
         body["sheet"] = data_url(result.sheet, "JPEG")
         body["sheet_info"] = result.sheet_info

@@ -236,7 +236,8 @@ def document() -> dict[str, Any]:
         "/api/fix": {"post": _op("generate", "Repair a photo to a spec and check the result", _ok_json(
             {"type": "object", "required": ["code", "passed", "photo"], "properties": {
                 "code": INT, "passed": BOOL, "photo": STR, "format": STR, "fixed": {"type": "array"},
-                "unfixable": {"type": "array"}, "before": OBJ, "after": OBJ, "transparent": STR}}), "CheckError",
+                "unfixable": {"type": "array"}, "before": OBJ, "after": OBJ, "transparent": STR,
+                "hd": STR}}), "CheckError",
             body=_table_form(FIX, required=("spec_id",),
                              images=("file", "input_image", "image_file", "input_image_base64"),
                              json_images=("file", "input_image_base64"), base64_fields=("input_image_base64",)),
