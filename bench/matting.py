@@ -24,7 +24,7 @@ For each, at the benchmark size:
 
 The matte is inspected in a contact sheet (``--sheet``: the ground truths over green and magenta). As a
 consistency check, each ground truth composited over teal and over a yellow-to-purple gradient and derived
-again gives back its own alpha within SAD 0.6-6.5 (band MAE 0.02-0.11), the most on hivision_idphoto_1's loose
+again gives back its own alpha within SAD 0.7-6.9 (band MAE 0.03-0.11), the most on hivision_idphoto_1's loose
 curls: the ground truth is good to about that, far below the errors of the methods (``--consistency``).
 
 Composites. Each person (alpha, F*) over ten backgrounds: crops of other shared photos (flag and curtains,

@@ -281,11 +281,12 @@ def person_alpha(a: Analysis, model: str | None = None) -> np.ndarray:
 
 
 # --- foreground colours ----------------------------------------------------------------------------
-# Multi-level foreground estimation (Germer et al. 2020, pymatting's estimate_foreground_ml) runs at
-# 1/FG_SCALE resolution; the full-resolution edge colours are then solved against its background.
+# Multi-level foreground estimation (Germer et al. 2020, pymatting's estimate_foreground_ml) runs at a
+# working size of FG_SIDE px on the long side (half of 600 x 800); the full-resolution edge colours are
+# then solved against its background.
 # bench/matting.py measured the choice (docs/generation/matting.md): at the hair the cut-out's colours moved
 # 9.7 RGB units toward the old background with the local-colour estimate this replaced, 1.3 with this one.
-FG_SCALE = 2
+FG_SIDE = 400
 FG_SOLVE = (0.3, 0.7)  # alpha from which the solved colour starts to count, and where it counts alone
 
 
@@ -305,17 +306,19 @@ def _multilevel(img: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """img (H x W x C) sampled at float pixel coordinates (N,), edges clamped: N x C."""
-    h, w = img.shape[:2]
-    x = np.clip(x, 0, w - 1)
-    y = np.clip(y, 0, h - 1)
-    x0 = np.minimum(x.astype(np.int64), w - 2) if w > 1 else np.zeros(x.shape, np.int64)
-    y0 = np.minimum(y.astype(np.int64), h - 2) if h > 1 else np.zeros(y.shape, np.int64)
-    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
-    fx, fy = (x - x0).astype(np.float32)[:, None], (y - y0).astype(np.float32)[:, None]
-    top = img[y0, x0] * (1 - fx) + img[y0, x1] * fx
-    bottom = img[y1, x0] * (1 - fx) + img[y1, x1] * fx
-    return top * (1 - fy) + bottom * fy
+    """img (H x W x 3 float32) sampled at float pixel coordinates (N,), edges clamped: N x 3. The points go
+    through cv2.remap as rows of _ROW (remap's sides stay under 32767)."""
+    n = x.size
+    rows = -(-n // _ROW)
+    mx = np.zeros(rows * _ROW, np.float32)
+    my = np.zeros(rows * _ROW, np.float32)
+    mx[:n], my[:n] = x, y
+    out = cv2.remap(img, mx.reshape(rows, _ROW), my.reshape(rows, _ROW), cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(-1, img.shape[2])[:n]
+
+
+_ROW = 4096
 
 
 def warm_up() -> None:
@@ -328,7 +331,7 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """The person's colours with the old background taken out of the soft edge.
 
     An edge pixel is I = a F + (1 - a) B. Multi-level foreground estimation gives smooth F and B for
-    the whole photo (at 1/FG_SCALE); at each full-resolution edge pixel F is solved from I with that B
+    the whole photo (at FG_SIDE px); at each full-resolution edge pixel F is solved from I with that B
     where the matte is solid enough and taken from the estimate where it is thin, so hair keeps its own
     detail and carries no trace of the old backdrop (a person cut from red shows no red rim on white).
     Opaque pixels are unchanged."""
@@ -337,13 +340,13 @@ def estimate_foreground(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     ys, xs = np.nonzero(edge)
     if ys.size == 0:
         return rgb.copy()
-    k = FG_SCALE
-    small = (max(1, w // k), max(1, h // k))
+    k = max(1.0, max(h, w) / FG_SIDE)
+    small = (max(1, round(w / k)), max(1, round(h / k)))
     img_s = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     a_s = cv2.resize(alpha.astype(np.float32), small, interpolation=cv2.INTER_AREA)
     fg_s, bg_s = _multilevel(img_s, a_s)
-    fg, bg = _bilinear(np.concatenate([fg_s, bg_s], axis=2), (xs + 0.5) * small[0] / w - 0.5,
-                       (ys + 0.5) * small[1] / h - 0.5).reshape(-1, 2, 3).transpose(1, 0, 2) * 255.0
+    sx, sy = (xs + 0.5) * (small[0] / w) - 0.5, (ys + 0.5) * (small[1] / h) - 0.5
+    fg, bg = _bilinear(fg_s, sx, sy) * 255.0, _bilinear(bg_s, sx, sy) * 255.0
     a = alpha[ys, xs].astype(np.float32)[:, None]
     img = rgb[ys, xs].astype(np.float32)
     solved = (img - (1.0 - a) * bg) / np.maximum(a, 0.05)
