@@ -19,11 +19,13 @@ $(BIN)/python:
 $(VENV)/.run-installed: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/idphoto models pull
+	$(BIN)/python -c "from checker.generate import matting; matting.warm_up()"  # compiles pymatting's kernels once
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/idphoto models pull
+	$(BIN)/python -c "from checker.generate import matting; matting.warm_up()"
 	touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed

@@ -76,6 +76,9 @@ def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's hook signatur
     from checker import models
     from checker.web.tasks_api import start_tasks
 
+    from checker.generate import matting
+
     models.warm_up()
+    matting.warm_up()  # pymatting's import and kernels, so the first /api/fix does not pay them
     worker.log.info("worker %s: models loaded (%s)", worker.pid, ", ".join(models.loaded()))
     start_tasks(worker.wsgi)  # resume tasks a previous run accepted but did not finish
