@@ -31,6 +31,8 @@ REPAIRABLE = frozenset({
     "face_width", "eye_space", "hairline_top", "chin_bottom", "eyes_center_left", "eyes_space_bottom",
     "left_right_empty", "headpose_roll", "sight_line", "background_color", "uniformity", "bg_shadow",
     "clothes_similar", "lower_body_hanging", "watermark_exist",
+    # defects generation itself can leave (a halo of old background, remnants, the source's frame)
+    "edge_halo", "bg_remnants", "frame_edges",
 })
 
 

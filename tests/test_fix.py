@@ -123,7 +123,7 @@ def test_fix_options_are_validated(photos):
     assert info.value.status == "INVALID_ARGUMENT"
 
 
-@pytest.mark.parametrize("spec_id", ["us-passport", "schengen-visa", "china-resident-id"])
+@pytest.mark.parametrize("spec_id", ["schengen-visa", "china-resident-id"])
 def test_a_closed_mouth_portrait_comes_out_compliant(face_bytes, spec_id):
     # hivision_idphoto_2 faces the camera level (hivision_test3 lowers the chin 13 degrees: ICAO refuses it).
     result = checker.fix(face_bytes("hivision_idphoto_2.jpg"), spec_id)
@@ -132,14 +132,26 @@ def test_a_closed_mouth_portrait_comes_out_compliant(face_bytes, spec_id):
     assert again["check_result"] == 1
 
 
+def test_a_source_that_ends_above_the_frame_is_never_a_passed_floating_torso(face_bytes):
+    """hivision_idphoto_2 is cut at the chest; the US passport's square frame, framed by its head
+    window, ends below that: the torso floats over a strip of background. Until framing can keep
+    the body (issue 13 item 2), fix must say so rather than pass it."""
+    result = checker.fix(face_bytes("hivision_idphoto_2.jpg"), "us-passport")
+    stuck = {u["check"]: u for u in result.unfixable}
+    assert not result.passed and "lower_body_hanging" in stuck and stuck["lower_body_hanging"]["repairable"]
+
+
 @pytest.mark.parametrize("spec_id", ["schengen-visa", "china-resident-id"])
 def test_a_smile_with_teeth_stays_reported_where_the_document_wants_a_closed_mouth(photos, spec_id):
     # hivision_test0 smiles with parted lips: ICAO (Schengen) and China's ID rules refuse it, and no
     # framing or background change can close a mouth. (Its head is also turned 8 degrees, past ICAO's 5.)
+    # The grey fringe matting leaves along its hair is reported too, as generation's own defect.
     result = fix(photos["hivision_test0.jpg"], load_spec(spec_id))
     stuck = {u["check"] for u in result.unfixable}
-    assert "face_expression" in stuck and stuck <= {"face_expression", "mouse_nature", "headpose_yaw", "facial_pose"}
-    assert not any(u["repairable"] for u in result.unfixable)
+    person = {"face_expression", "mouse_nature", "headpose_yaw", "facial_pose"}
+    assert "face_expression" in stuck and stuck <= person | {"edge_halo"}
+    assert not any(u["repairable"] for u in result.unfixable if u["check"] in person)
+    assert all(u["repairable"] for u in result.unfixable if u["check"] not in person)
     us = {u["check"] for u in fix(photos["hivision_test0.jpg"], load_spec("us-passport")).unfixable}
     assert not us & {"face_expression", "mouse_nature"}  # "a natural smile" is fine there
 
