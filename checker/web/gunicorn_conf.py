@@ -74,9 +74,8 @@ def _few_malloc_arenas() -> None:
 
 def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's hook signature
     from checker import models
-    from checker.web.tasks_api import start_tasks
-
     from checker.generate import matting
+    from checker.web.tasks_api import start_tasks
 
     models.warm_up()
     matting.warm_up()  # pymatting's import and kernels, so the first /api/fix does not pay them
