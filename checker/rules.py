@@ -15,7 +15,6 @@ the size is wrong.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from . import colors
 from .datafiles import data_dir
 from .detectors import Measure
 from .errors import CheckerError
+from .params import finite
 
 RULES_DIR = data_dir("rules", "CHECKER_RULES_DIR")  # rules/ in a checkout, checker/rules_data in a wheel
 
@@ -142,17 +142,6 @@ def param_help() -> list[tuple[str, str, str]]:
 
 
 # --- literals ---
-def finite(x: Any) -> float:
-    """float(x), refusing infinities, NaN and numbers too large for a float."""
-    try:
-        number = float(x)
-    except OverflowError:
-        raise ValueError("the number is too large") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{x!r} is not a finite number")
-    return number
-
-
 # --- literals ----------------------------------------------------------------------------------
 def to_number(literal: Any, rule: Rule, frame: Frame, *, bare: str) -> float:
     """A threshold literal -> a number in the measure's own unit (image pixels for axis rules).

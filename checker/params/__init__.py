@@ -76,9 +76,7 @@ class Param:
     def parse(self, value: Any, given_as: str | None = None) -> Any:
         """The typed value of one raw value (already known not to be blank)."""
         label = given_as or self.name
-        reader = _READERS[self.kind]
-        out = reader(self, value, label)
-        return out
+        return _READERS[self.kind](self, value, label)
 
     def in_effect(self, value: Any) -> bool:
         """Whether a parsed value turns the parameter's effect on (for the price)."""
@@ -165,6 +163,17 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def finite(x: Any) -> float:
+    """float(x), refusing infinities, NaN and numbers too large for a float (ValueError)."""
+    try:
+        number = float(x)
+    except OverflowError:
+        raise ValueError("the number is too large") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{x!r} is not a finite number")
+    return number
+
+
 def _finite(p: Param, value: Any, label: str, what: str) -> float:
     """A finite float from a JSON number or numeric text; never a boolean."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -172,12 +181,9 @@ def _finite(p: Param, value: Any, label: str, what: str) -> float:
     if isinstance(value, str) and len(value.strip()) > MAX_NUMBER_CHARS:
         raise CheckerError("INVALID_ARGUMENT", f"{label} must be {what}; {len(value.strip())} characters is too long")
     try:
-        number = float(value)
-    except (ValueError, OverflowError):
+        return finite(value)
+    except ValueError:
         raise _bad(label, what, value) from None
-    if not math.isfinite(number):
-        raise _bad(label, what, value)
-    return number
 
 
 def _in_range(p: Param, number: float, label: str, shown: Any) -> None:
