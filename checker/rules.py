@@ -7,7 +7,8 @@ the check, value, expected and messages to each failure.
 
 Threshold literals: a number in the rule's unit, or a string with a unit: ``"300px"`` (pixels of
 the spec's frame, scaled to the photo), ``"32mm"`` (through the spec's px/mm), ``"12%"`` (of the
-frame's width or height, the rule's ``axis``), ``"40KB"`` / ``"1MB"`` (bytes). So the geometry of
+frame's width or height, the rule's ``axis``), ``"1.375in"`` (inches, 25.4 mm each), ``"40KB"`` / ``"1MB"``
+(bytes). So the geometry of
 a 607 x 851 upload is judged by the proportions of a 295 x 413 spec, and only px_and_mm says that
 the size is wrong.
 """
@@ -15,6 +16,7 @@ the size is wrong.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,7 +33,7 @@ from .params import finite
 
 RULES_DIR = data_dir("rules", "CHECKER_RULES_DIR")  # rules/ in a checkout, checker/rules_data in a wheel
 
-_LITERAL = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(px|mm|%|kb|mb|b|deg|°)?\s*$", re.IGNORECASE)
+_LITERAL = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(px|mm|in|%|kb|mb|b|deg|°)?\s*$", re.IGNORECASE)
 _FORMAT_ALIASES = {
     "jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "bmp": "BMP", "bitmap": "BMP", "gif": "GIF",
     "tif": "TIFF", "tiff": "TIFF", "webp": "WEBP", "heif": "HEIF", "heic": "HEIF", "avif": "AVIF",
@@ -156,7 +158,7 @@ def to_number(literal: Any, rule: Rule, frame: Frame, *, bare: str) -> float:
     elif isinstance(literal, str):
         m = _LITERAL.match(literal) if len(literal) <= 40 else None
         if not m:
-            raise ValueError(f"{literal[:40]!r} is not a number (units: px, mm, %, KB, MB)")
+            raise ValueError(f"{literal[:40]!r} is not a number (units: px, mm, in, %, KB, MB)")
         number, unit = finite(m.group(1)), (m.group(2) or "").lower() or None
     else:
         raise ValueError(f"{literal!r} is not a number")
@@ -177,6 +179,8 @@ def to_number(literal: Any, rule: Rule, frame: Frame, *, bare: str) -> float:
     axis = rule.axis
     if unit == "%":
         return number / 100.0 * frame.axis_len(axis, frame=False)
+    if unit == "in":
+        number, unit = number * 25.4, "mm"
     if unit == "mm":
         number *= frame.px_per_mm(axis)
     # pixels of the spec's frame -> pixels of this photo
@@ -217,10 +221,15 @@ def resolve(
             if key == "enabled" or _is_blank(literal):
                 continue
             try:
-                out.update(_threshold(rule, key, literal, frame, source))
+                found = _threshold(rule, key, literal, frame, source)
             except (ValueError, TypeError) as exc:
                 where = rule.params.get(key, key) if source == "request" else f"{rule.check}.{key}"
                 raise CheckerError("INVALID_ARGUMENT", f"{where}: {exc}") from exc
+            if "tolerances" in found:  # per-colour tolerances add up across the layers
+                found["tolerances"] = {**out.get("tolerances", {}), **found["tolerances"]}
+            out.update(found)
+    if "one_of" in request_entry and rule.metric == "delta_e":
+        out.pop("ranges", None)  # colours the request names replace the spec's colours and its ranges
     return out
 
 
@@ -238,7 +247,69 @@ def _threshold(rule: Rule, key: str, literal: Any, frame: Frame, source: str) ->
     if key.startswith("equals."):
         # one position of a list (px_and_mm: equals.0 = width, equals.1 = height)
         return {key: int(_plain(literal))}
+    if key in ("min_size", "max_size"):  # a pixel range: [width, height], either may be null
+        return {key: _pair(literal, integer=True)}
+    if key == "aspect":  # width : height, as a pair ([35, 45]) or one number (0.778)
+        pair = _pair(literal if isinstance(literal, list | tuple) else [literal, 1], integer=False)
+        if any(v is None or v <= 0 for v in pair):
+            raise ValueError(f"{literal!r} is not an aspect ratio (two positive numbers)")
+        return {"aspect": pair}
+    if key == "aspect_tolerance":
+        return {"aspect_tolerance": _plain(literal)}
+    if key == "tolerances":  # colour -> its own ΔE tolerance
+        if not isinstance(literal, Mapping):
+            raise ValueError(f"{literal!r} is not a mapping of colours to tolerances")
+        return {"tolerances": {_members([c], rule)[0]: _plain(t) for c, t in literal.items()}}
+    if key == "ranges":  # families of colours a document allows ("light colours")
+        return {"ranges": [_colour_range(r) for r in (literal if isinstance(literal, list | tuple) else [literal])]}
     raise ValueError(f"unknown threshold {key!r}")
+
+
+def _pair(literal: Any, *, integer: bool) -> list[Any]:
+    if not isinstance(literal, list | tuple) or len(literal) != 2:
+        raise ValueError(f"{literal!r} is not a [width, height] pair")
+    out: list[Any] = []
+    for v in literal:
+        if v is None:
+            out.append(None)
+            continue
+        number = _plain(v)
+        if number < 0:
+            raise ValueError(f"{literal!r} has a negative member")
+        out.append(int(number) if integer or number.is_integer() else number)
+    return out
+
+
+_RANGE_BOUNDS = ("min_lightness", "max_lightness", "min_chroma", "max_chroma")
+
+
+def _colour_range(doc: Any) -> dict[str, Any]:
+    """A colour family in CIELAB: lightness and chroma bounds, an optional hue arc in degrees."""
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("name"), str):
+        raise ValueError(f"{doc!r} is not a colour range (a name and lightness/chroma bounds)")
+    out: dict[str, Any] = {"name": doc["name"], "name_zh": str(doc.get("name_zh") or doc["name"])}
+    for key in _RANGE_BOUNDS:
+        if doc.get(key) is not None:
+            out[key] = _plain(doc[key])
+    if doc.get("hue") is not None:
+        out["hue"] = _pair(doc["hue"], integer=False)
+    if not any(k in out for k in _RANGE_BOUNDS):
+        raise ValueError(f"colour range {doc['name']!r} has no bounds")
+    return out
+
+
+def in_colour_range(lab: tuple[float, float, float] | list[float], rng: Mapping[str, Any]) -> bool:
+    """Whether a CIELAB colour lies in a colour range (see :func:`_colour_range`)."""
+    lightness, chroma = float(lab[0]), math.hypot(float(lab[1]), float(lab[2]))
+    if not rng.get("min_lightness", -1) - 1e-9 <= lightness <= rng.get("max_lightness", 101) + 1e-9:
+        return False
+    if not rng.get("min_chroma", -1) - 1e-9 <= chroma <= rng.get("max_chroma", 1e9) + 1e-9:
+        return False
+    if rng.get("hue") is not None:
+        hue = math.degrees(math.atan2(float(lab[2]), float(lab[1]))) % 360
+        lo, hi = (float(h) % 360 for h in rng["hue"])
+        return lo <= hue <= hi if lo <= hi else hue >= lo or hue <= hi
+    return True
 
 
 def _plain(literal: Any) -> float:
@@ -313,13 +384,19 @@ def _op_range(rule: Rule, value: Any, th: Mapping[str, Any]) -> tuple[bool, Any]
     return (lo is None or v >= lo - 1e-9) and (hi is None or v <= hi + 1e-9), value
 
 
-@operator("one_of", lambda th: bool(th.get("one_of")))
+@operator("one_of", lambda th: bool(th.get("one_of")) or bool(th.get("ranges")))
 def _op_one_of(rule: Rule, value: Any, th: Mapping[str, Any]) -> tuple[bool, Any]:
     allowed = th.get("one_of") or []
     if rule.metric == "delta_e":
+        # Each colour within its own tolerance (else the rule's), or inside one of the allowed ranges.
+        # The value shown is the distance to the nearest listed colour, as before ranges existed.
         lab = colors.rgb_to_lab(colors.parse_color(value))
-        dist = min(colors.delta_e(lab, colors.rgb_to_lab(colors.parse_color(c))) for c in allowed)
-        return dist <= float(th.get("tolerance", 0.0)), round(dist, 1)
+        tolerances = th.get("tolerances") or {}
+        general = float(th.get("tolerance", 0.0))
+        dists = [(colors.delta_e(lab, colors.rgb_to_lab(colors.parse_color(c))), float(tolerances.get(c, general)))
+                 for c in allowed]
+        ok = any(d <= tol for d, tol in dists) or any(in_colour_range(lab, r) for r in th.get("ranges") or [])
+        return ok, round(min(d for d, _ in dists), 1) if dists else None
     norm = _members([value], rule)[0] if rule.normalize else value
     return norm in allowed, value
 
@@ -332,6 +409,34 @@ def _op_equals(rule: Rule, value: Any, th: Mapping[str, Any]) -> tuple[bool, Any
         ok = all(e is None or abs(float(v) - float(e)) <= tol for v, e in zip(value, expected, strict=False))
     else:
         ok = abs(float(value) - float(expected[0])) <= tol
+    return ok, value
+
+
+def _size_needs(th: Mapping[str, Any]) -> bool:
+    return any(v is not None for v in th.get("equals") or []) or any(
+        v is not None for k in ("min_size", "max_size") for v in th.get(k) or []) or bool(th.get("aspect"))
+
+
+@operator("size", _size_needs)
+def _op_size(rule: Rule, value: Any, th: Mapping[str, Any]) -> tuple[bool, Any]:
+    """A [width, height] against an exact size per axis (``equals``, what a request's width_px and
+    height_px set) or else a range per axis (``min_size``, ``max_size``), and, when no exact size
+    is asked, a width:height ``aspect`` (within ``aspect_tolerance`` of the width, at least 1 px)."""
+    w, h = (float(v) for v in value[:2])
+    equals = list(th.get("equals") or [None, None]) + [None, None]
+    lows = list(th.get("min_size") or [None, None])
+    highs = list(th.get("max_size") or [None, None])
+    ok = True
+    for axis, v in enumerate((w, h)):
+        if equals[axis] is not None:
+            ok = ok and abs(v - float(equals[axis])) <= float(th.get("tolerance", 0))
+            continue
+        lo, hi = lows[axis], highs[axis]
+        ok = ok and (lo is None or v >= lo) and (hi is None or v <= hi)
+    aspect = th.get("aspect")
+    if aspect and all(e is None for e in equals):
+        want_w = h * float(aspect[0]) / float(aspect[1])
+        ok = ok and abs(w - want_w) <= max(1.0, float(th.get("aspect_tolerance", 0)) * want_w)
     return ok, value
 
 
@@ -359,17 +464,12 @@ def describe(rule: Rule, th: Mapping[str, Any], lang: str) -> str:
     lo, hi = th.get("min"), th.get("max")
     zh = lang == "zh"
     if rule.op == "one_of":
-        items = th.get("one_of", [])
-        if rule.normalize == "color":
-            items = [colors.color_name(c) for c in items]
-            if zh:
-                items = [colors.ZH_NAMES.get(i, i) for i in items]
-        joined = ("、" if zh else ", ").join(str(i) for i in items)
-        tol = f" (ΔE ≤ {_fmt(th['tolerance'])})" if "tolerance" in th and rule.metric else ""
-        return (f"为以下之一:{joined}{tol}" if zh else f"one of {joined}{tol}")
-    if rule.op == "equals":
+        return _describe_one_of(rule, th, zh)
+    if rule.op == "equals" or (rule.op == "size" and any(v is not None for v in th.get("equals") or [])):
         vals = [str(v) for v in th.get("equals", []) if v is not None]
         return ("为 " if zh else "") + "x".join(vals) + unit
+    if rule.op == "size":
+        return _describe_size(th, unit, zh)
     if rule.abs and hi is not None and lo is None:
         return f"±{_fmt(hi)}{unit}以内" if zh else f"within ±{_fmt(hi)}{unit}"
     if lo is not None and hi is not None:
@@ -377,6 +477,70 @@ def describe(rule: Rule, th: Mapping[str, Any], lang: str) -> str:
     if lo is not None:
         return f"不小于 {_fmt(lo)}{unit}" if zh else f"at least {_fmt(lo)}{unit}"
     return f"不大于 {_fmt(hi)}{unit}" if zh else f"at most {_fmt(hi)}{unit}"
+
+
+def _describe_one_of(rule: Rule, th: Mapping[str, Any], zh: bool) -> str:
+    items = list(th.get("one_of", []))
+    general = th.get("tolerance") if rule.metric else None
+    own = th.get("tolerances") or {}
+    per_colour = rule.metric is not None and any(own.get(c, general) != general for c in items)
+    names = []
+    for item in items:
+        name = str(item)
+        if rule.normalize == "color":
+            name = colors.color_name(item)
+            name = colors.ZH_NAMES.get(name, name) if zh else name
+        if per_colour and own.get(item, general) is not None:
+            name += f"(ΔE ≤ {_fmt(own.get(item, general))})" if zh else f" (ΔE ≤ {_fmt(own.get(item, general))})"
+        names.append(name)
+    joined = ("、" if zh else ", ").join(names)
+    tol = f" (ΔE ≤ {_fmt(general)})" if general is not None and not per_colour and items else ""
+    ranges = [_describe_range(r, zh) for r in th.get("ranges") or []]
+    if zh:
+        text = f"为以下之一:{joined}{tol}" if items else "为"
+        return text + ("或" if items and ranges else "") + "或".join(ranges)
+    text = f"one of {joined}{tol}" if items else ""
+    return text + (" or " if items and ranges else "") + " or ".join(ranges)
+
+
+def _describe_range(rng: Mapping[str, Any], zh: bool) -> str:
+    bounds = []
+    if "min_lightness" in rng:
+        bounds.append(f"L* ≥ {_fmt(rng['min_lightness'])}")
+    if "max_lightness" in rng:
+        bounds.append(f"L* ≤ {_fmt(rng['max_lightness'])}")
+    if "min_chroma" in rng:
+        bounds.append(f"C* ≥ {_fmt(rng['min_chroma'])}")
+    if "max_chroma" in rng:
+        bounds.append(f"C* ≤ {_fmt(rng['max_chroma'])}")
+    if "hue" in rng:
+        bounds.append(f"h {_fmt(rng['hue'][0])}–{_fmt(rng['hue'][1])}°")
+    if zh:
+        return f"{rng.get('name_zh') or rng['name']}({'、'.join(bounds)})"
+    return f"{rng['name']} ({', '.join(bounds)})"
+
+
+def _describe_size(th: Mapping[str, Any], unit: str, zh: bool) -> str:
+    def size(pair: list[Any] | None) -> str | None:
+        if not pair or all(v is None for v in pair):
+            return None
+        return "x".join("any" if v is None else str(v) for v in pair)
+
+    lo, hi = size(th.get("min_size")), size(th.get("max_size"))
+    if lo and hi:
+        text = f"为 {lo} 至 {hi}{unit}" if zh else f"{lo} to {hi}{unit}"
+    elif lo:
+        text = f"不小于 {lo}{unit}" if zh else f"at least {lo}{unit}"
+    elif hi:
+        text = f"不大于 {hi}{unit}" if zh else f"at most {hi}{unit}"
+    else:
+        text = ""
+    aspect = th.get("aspect")
+    if aspect:
+        ratio = ":".join(_fmt(float(v)) for v in aspect)
+        text += (f",宽高比 {ratio}" if text else f"宽高比为 {ratio}") if zh else (
+            f", width:height {ratio}" if text else f"width:height {ratio}")
+    return text
 
 
 def expected_json(rule: Rule, th: Mapping[str, Any]) -> dict[str, Any]:

@@ -160,3 +160,99 @@ def test_a_hostile_tolerance_or_size_is_refused_not_a_crash():
         with pytest.raises(CheckerError) as err:
             rules.resolve(rule, {}, {"tolerance": bad}, frame)
         assert err.value.status == "INVALID_ARGUMENT"
+
+
+# --- what the spec format needs (issue 14): pixel ranges, colours with their own tolerance, ranges ---
+def _px_rule() -> rules.Rule:
+    return rules.load_rules()["px_and_mm"]
+
+
+@pytest.mark.parametrize(("size", "ok"), [((600, 600), True), ((1200, 1200), True), ((900, 900), True),
+                                          ((599, 599), False), ((1201, 1201), False), ((900, 880), False),
+                                          ((601, 600), True)])
+def test_a_pixel_range_with_an_aspect_accepts_every_legal_size(size, ok):
+    # US digital photos: square, 600 x 600 to 1200 x 1200 (within 1 px of the aspect)
+    th = rules.resolve(_px_rule(), {"min_size": [600, 600], "max_size": [1200, 1200], "aspect": [1, 1]}, {}, FRAME)
+    assert rules.compare(_px_rule(), list(size), th)[0] is ok
+
+
+def test_a_request_size_asks_for_that_exact_size_over_the_spec_range():
+    rule = _px_rule()
+    plan = rules.plan({"px_and_mm": {"min_size": [354, 472], "max_size": [420, 560]}},
+                      {"width_px": 400, "height_px": 500}, FRAME, rules={"px_and_mm": rule})
+    th = plan.active["px_and_mm"][1]
+    assert rules.compare(rule, [400, 500], th)[0] and not rules.compare(rule, [420, 560], th)[0]
+    # one axis asked: the other keeps the spec's range
+    th = rules._finish(rules.resolve(rule, {"min_size": [354, 472], "max_size": [420, 560]}, {"equals.0": 400}, FRAME))
+    assert rules.compare(rule, [400, 500], th)[0] and not rules.compare(rule, [400, 600], th)[0]
+
+
+def test_pixel_ranges_are_described_in_both_languages():
+    rule = _px_rule()
+    th = rules.resolve(rule, {"min_size": [600, 600], "max_size": [1200, 1200], "aspect": [1, 1]}, {}, FRAME)
+    assert rules.describe(rule, th, "en") == "600x600 to 1200x1200 px, width:height 1:1"
+    assert rules.describe(rule, th, "zh") == "为 600x600 至 1200x1200px,宽高比 1:1"
+    assert rules.describe(rule, rules.resolve(rule, {"min_size": [600, 750]}, {}, FRAME), "en") == "at least 600x750 px"
+    assert rules.describe(rule, {"equals": [295, 413]}, "zh") == "为 295x413px"  # exact sizes read as before
+    with pytest.raises(CheckerError):
+        rules.resolve(rule, {"min_size": [600]}, {}, FRAME)
+    with pytest.raises(CheckerError):
+        rules.resolve(rule, {"aspect": [0, 1]}, {}, FRAME)
+
+
+def test_inches_are_a_threshold_unit():
+    frame = rules.Frame(600, 600, 600, 600, dpi=300, mm_w=50.8, mm_h=50.8)
+    assert rules.to_number("1.375in", _rule(axis="y"), frame, bare="native") == pytest.approx(412.5)
+    assert rules.to_number("1in", _rule(axis="y"), frame, bare="native") == pytest.approx(300)
+
+
+def _bg(spec_entry: dict, request: dict | None = None) -> tuple[rules.Rule, dict]:
+    rule = rules.load_rules()["background_color"]
+    return rule, rules.resolve(rule, spec_entry, request or {}, FRAME)
+
+
+def test_white_has_its_own_tight_tolerance_so_grey_is_not_white():
+    rule, th = _bg({"one_of": ["white"]})
+    assert th["tolerance"] == 10 and th["tolerances"]["FFFFFF"] == 5
+    assert rules.compare(rule, "F4F4F4", th)[0]
+    assert not rules.compare(rule, "DCDCDC", th)[0]  # light grey is 7.4 from white
+    # white or off-white (US): grey down to #C6C6C6 passed at tolerance 10 around off-white; no longer
+    rule, th = _bg({"one_of": ["white", "off_white"]})
+    assert rules.compare(rule, "EAEAEA", th)[0]
+    assert not rules.compare(rule, "C6C6C6", th)[0] and not rules.compare(rule, "D6D6D6", th)[0]
+    # a colour without its own tolerance keeps the general one
+    rule, th = _bg({"one_of": ["blue"]})
+    assert rules.compare(rule, "4A8AD0", th)[0]
+
+
+def test_a_spec_tolerance_per_colour_adds_to_the_defaults():
+    rule, th = _bg({"one_of": ["cream", "light_gray"], "tolerances": {"light_gray": 4}})
+    assert th["tolerances"]["DCDCDC"] == 4 and th["tolerances"]["F3EEDF"] == 5 and th["tolerances"]["FFFFFF"] == 5
+    assert not rules.compare(rule, "FFFFFF", th)[0] and not rules.compare(rule, "F2F2F2", th)[0]
+    assert rules.compare(rule, "E0E0E0", th)[0] and rules.compare(rule, "EEE8D5", th)[0]
+    text = rules.describe(rule, th, "en")
+    assert text == "one of cream (ΔE ≤ 5), light_gray (ΔE ≤ 4)", text
+
+
+LIGHT = {"name": "a light colour", "name_zh": "浅色", "min_lightness": 75, "max_chroma": 30}
+
+
+def test_a_colour_range_accepts_light_colours_and_refuses_dark_or_strong_ones():
+    rule, th = _bg({"one_of": ["white"], "ranges": [LIGHT]})
+    for light in ("FFFFFF", "DCDCDC", "8EC5E9", "F3EEDF", "E8F0E0"):
+        assert rules.compare(rule, light, th)[0], light
+    for dark in ("438EDB", "FF0000", "A0A0A0", "1F4E8C"):
+        assert not rules.compare(rule, dark, th)[0], dark
+    assert rules.describe(rule, th, "en") == "one of white (ΔE ≤ 5) or a light colour (L* ≥ 75, C* ≤ 30)"
+    assert rules.describe(rule, th, "zh") == "为以下之一:白色(ΔE ≤ 5)或浅色(L* ≥ 75、C* ≤ 30)"
+    # a request naming its colours replaces the spec's colours and its ranges
+    rule, th = _bg({"one_of": ["white"], "ranges": [LIGHT]}, {"one_of": "white"})
+    assert "ranges" not in th and not rules.compare(rule, "DCDCDC", th)[0]
+
+
+def test_a_hue_arc_bounds_a_range_across_zero():
+    reds = {"name": "red", "min_chroma": 40, "hue": [330, 60]}
+    assert rules.in_colour_range((54.3, 80.8, 69.9), reds)  # FF0000, hue 41
+    assert not rules.in_colour_range((57.7, 1.7, -46.1), reds)  # blue, hue 272
+    with pytest.raises(ValueError):
+        rules._colour_range({"name": "nothing"})
