@@ -7,7 +7,7 @@ cannot repair (closed eyes, a mask, glare, blur, ...) is reported as unfixable, 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from .pipeline import frame_for, run_check
 from .specs import Spec
 
 if TYPE_CHECKING:
+    from .generate.creator import Problem
     from .params import Values
 
 # Checks generation works on: size, format, file, framing, roll, background. A failure of any
@@ -34,6 +35,9 @@ REPAIRABLE = frozenset({
     # defects generation itself can leave (a halo of old background, remnants, the source's frame)
     "edge_halo", "bg_remnants", "frame_edges",
 })
+
+# Failures of the re-check that say the matte is not to be trusted (old background left on the cut-out).
+MATTE_DEFECTS = frozenset({"edge_halo", "bg_remnants"})
 
 
 @dataclass
@@ -88,10 +92,12 @@ class FixResult:
     sheet: bytes | None = None
     sheet_info: dict[str, Any] | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    problems: list[dict[str, Any]] = field(default_factory=list)  # generation's own blocking problems
 
     @property
     def passed(self) -> bool:
-        return self.after["check_result"] == 1
+        """The re-check of the written file passed and generation knows of nothing wrong with it."""
+        return self.after["check_result"] == 1 and not self.problems
 
 
 # What an output frame can hold, as shares of its own size. A face narrower than a tenth of the
@@ -231,7 +237,7 @@ def fix(photo: Photo, spec: Spec, opts: FixOptions | None = None, *,
         on_stage: Callable[[str], None] | None = None) -> FixResult:
     """Check ``photo`` against ``spec``, generate the spec's photo from it, check that again.
     ``on_stage(name)`` is called as each stage ends (tasks turn it into progress)."""
-    from .generate import background, beauty, filesize, layout, matting, watermark
+    from .generate import background, beauty, creator, filesize, layout, watermark
 
     opts = opts or FixOptions()
     width, height = check_options(spec, opts)  # what the frame cannot hold is refused before any work
@@ -249,27 +255,18 @@ def fix(photo: Photo, spec: Spec, opts: FixOptions | None = None, *,
     a = Analysis(photo, face_detector=opts.face_detect_model)
     before = run_check(photo, spec, opts.overrides, analysis=a)
     lap("check_before")
-    if opts.change_bg:
-        alpha = matting.person_alpha(a, opts.matting_model)
-    else:  # the photo's own background stays; only the frame's padding takes the colour
-        alpha = np.ones(a.rgb.shape[:2], np.float32)
-    lap("matting")
-    rgb = a.rgb
+    retouch = None
     if any((opts.bright, opts.smooth, opts.thin, opts.sharp)):
-        rgb, alpha = beauty.apply_beauty(rgb, a.mesh, bright=opts.bright, smooth=opts.smooth, thin=opts.thin,
-                                         sharp=opts.sharp, alpha=alpha)
-        lap("beauty")
-    bg = choose_background(spec, opts, rgb, alpha, a)
-    fg = matting.estimate_foreground(rgb, alpha) if opts.change_bg else rgb
-    lap("foreground")
-    subject = crop.subject_from(a, alpha, fg)
-    if opts.align:
-        subject, _ = crop.align_roll(subject, a.mesh[:, :2])
+        def retouch(rgb: np.ndarray, alpha: np.ndarray, mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return beauty.apply_beauty(rgb, mesh, bright=opts.bright, smooth=opts.smooth, thin=opts.thin,
+                                       sharp=opts.sharp, alpha=alpha)
     wins = windows_for(spec, width, height, opts.overrides, opts.windows)
-    placement = crop.place_for_windows(subject, width, height, wins)
-    standard = crop.render(subject, placement)
-    hd = crop.render(subject, placement.at_native(subject.alpha.shape))
-    lap("crop")
+    made = creator.Creator(
+        creator.SpecFraming(wins), matting_model=opts.matting_model, align=opts.align,
+        keep_background=not opts.change_bg, retouch=retouch, on_stage=lap,
+    ).create(photo, width, height, analysis=a)
+    standard, hd = made.standard, made.hd
+    bg = choose_background(spec, opts, made.rgb, made.alpha, a)
     out_rgb = background.compose(standard, bg, render=opts.render, color2=opts.bg2)
     if opts.label_text:
         out_rgb = watermark.add_label(out_rgb, opts.label_text, height=opts.label_height)
@@ -296,10 +293,11 @@ def fix(photo: Photo, spec: Spec, opts: FixOptions | None = None, *,
             qr_data=opts.layout_qr_code_data, qr_size=opts.layout_qr_code_size, label_text=opts.layout_label_text)
         sheet = filesize.encode(sheet_rgb, dpi=dpi, quality=95)
         lap("layout")
-    fixed, unfixable = _classify(before, after)
+    fixed, unfixable = _classify(before, after, made.problems)
     return FixResult(photo=data, format=fmt, size_px=(width, height), dpi=dpi, background=bg, standard=standard,
                      hd=hd, before=before, after=after, fixed=fixed, unfixable=unfixable, sheet=sheet,
-                     sheet_info=sheet_info, timings_ms=t)
+                     sheet_info=sheet_info, timings_ms=t,
+                     problems=[pr.as_dict() for pr in made.problems if pr.blocking])
 
 
 def _encode(rgb: np.ndarray, fmt: str, dpi: int, opts: FixOptions, window: tuple[int | None, int | None]) -> bytes:
@@ -350,16 +348,28 @@ def _print_mm(spec: Spec, width: int, height: int, dpi: int) -> tuple[float, flo
     return (width / dpi * 25.4, height / dpi * 25.4)
 
 
-def _classify(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+def _classify(before: dict[str, Any], after: dict[str, Any],
+              problems: Sequence[Problem] = ()) -> tuple[list[str], list[dict[str, Any]]]:
+    """Checks the output no longer fails, and what is left: the re-check's failures, each marked
+    repairable or not, and generation's own problems (a named ``reason``; they are a property of the
+    source photo, so not repairable). A blocking problem is listed even where the re-check passed."""
     def failing(report: dict[str, Any]) -> dict[str, str]:
         out = {f["check"]: f["message"] for f in report["failures"]}
         out.update({n["check_param"]: n["param_message"] for n in report["not_check_result"]})
         return out
 
     was, still = failing(before), failing(after)
-    fixed = sorted(c for c in was if c not in still)
-    unfixable = [{"check": c, "message": m, "repairable": c in REPAIRABLE} for c, m in sorted(still.items())]
-    return fixed, unfixable
+    fixed = sorted(c for c in was if c not in still and c not in {p.check for p in problems if p.blocking})
+    items = {c: {"check": c, "message": m, "repairable": c in REPAIRABLE} for c, m in still.items()}
+    for check in MATTE_DEFECTS & items.keys():
+        items[check].update(reason="MATTE_UNTRUSTED", message=f"{items[check]['message']}; the cut-out keeps part of "
+                            "the old background: another human_matting_model may separate it")
+    for pr in problems:
+        if pr.check in items or pr.blocking:
+            item = items.setdefault(pr.check, {"check": pr.check, "message": ""})
+            item.update(reason=pr.reason, repairable=False,
+                        message=f"{item['message']}; {pr.message}" if item["message"] else pr.message)
+    return fixed, [items[c] for c in sorted(items)]
 
 
 # --- request parameters (checker.params.generation) -> options ----------------------------------------

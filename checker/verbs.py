@@ -5,7 +5,7 @@ bytes and base64 into one first."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -55,8 +55,7 @@ def crop(photo: Photo, spec: Spec | None = None, *, width: int | None = None, he
          head_measure_ratio: float = 0.2, head_height_ratio: float = 0.45, top_distance_min: float = 0.10,
          top_distance_max: float = 0.12) -> Cropped:
     from .autofix import windows_for
-    from .generate import crop as framing
-    from .generate import matting as backends
+    from .generate import creator
 
     if (width is None) != (height is None):
         raise CheckerError("INVALID_ARGUMENT", "give both width and height, or neither")
@@ -64,29 +63,21 @@ def crop(photo: Photo, spec: Spec | None = None, *, width: int | None = None, he
         raise CheckerError("INVALID_ARGUMENT", "give a spec or a width and height to crop to")
     if width is not None and height is not None and not (9 <= width <= 4096 and 9 <= height <= 4096):
         raise CheckerError("INVALID_ARGUMENT", f"the output size {width}x{height} px is outside 9-4096 px")
-    a = Analysis(photo, face_detector=face_detect_model)
-    a.face  # noqa: B018 - NO_FACE_DETECTED / TOO_MANY_FACES before any work
+    # A cut-out keeps its own alpha; any other photo keeps its own pixels, background and all, and the
+    # matte only finds the crown and the body.
     cutout = photo.alpha is not None and photo.straight is not None
-    if cutout:  # a cut-out: its alpha is the matte, and stays
-        assert photo.alpha is not None
-        subject = framing.subject_from(a, photo.alpha.astype(np.float32) / 255.0, photo.straight)
-    else:  # the matte only finds the crown and the body; the photo's own pixels, background and all, stay
-        subject = framing.subject_from(a, backends.person_alpha(a, matting_model))
-    shown = subject if cutout else replace(subject, alpha=np.ones_like(subject.alpha))
-    if align:  # the same turn for both: it depends only on the eyes
-        subject, _ = framing.align_roll(subject, a.mesh[:, :2])
-        shown = subject if cutout else framing.align_roll(shown, a.mesh[:, :2])[0]
     if spec is not None:
         w, h = (width, height) if width is not None and height is not None else spec.size_px
-        placement = framing.place_for_windows(subject, w, h, windows_for(spec, w, h, {}))
+        stage: creator.Framing = creator.SpecFraming(windows_for(spec, w, h, {}))
         dpi = spec.dpi
     else:
         assert width is not None and height is not None
         w, h, dpi = width, height, filesize.DEFAULT_DPI
-        placement = framing.place_hivision(subject, w, h, head_measure_ratio=head_measure_ratio,
-                                           head_height_ratio=head_height_ratio, top_distance_min=top_distance_min,
-                                           top_distance_max=top_distance_max)
-    return Cropped(framing.render(shown, placement), w, h, dpi, placement.scale)
+        stage = creator.RatioFraming(head_measure_ratio=head_measure_ratio, head_height_ratio=head_height_ratio,
+                                     top_distance_min=top_distance_min, top_distance_max=top_distance_max)
+    made = creator.Creator(stage, matting_model=matting_model, face_detect_model=face_detect_model, align=align,
+                           keep_background=not cutout, use_own_alpha=cutout).create(photo, w, h)
+    return Cropped(made.standard, w, h, dpi, made.placement.scale)
 
 
 def set_kb(photo: Photo, kb: int, *, dpi: float | None = None, format: str | None = None,

@@ -68,14 +68,6 @@ def test_what_generation_cannot_repair_is_reported(face_rgb):
     assert not result.passed
 
 
-def test_a_tilted_photo_comes_out_level(face_rgb):
-    rgb = tf.rotate(face_rgb("hivision_idphoto_2.jpg"), 10)
-    result = fix(load_photo(encode(rgb, "JPEG", quality=95)), load_spec(1102))
-    assert result.before["result"]["headpose_roll"] == 0
-    assert result.after["result"]["headpose_roll"] == 1 and result.after["result"]["sight_line"] == 1
-    assert "headpose_roll" in result.fixed
-
-
 def test_seed_002_options(photos):
     opts = options_from_params({"px_width": "300", "px_height": "400", "bg_color": "FF0000", "bg_color2": "FFFFFF",
                                 "quality": "80", "add_label": "1", "label_text": "NAME 2026", "layout": "1",
@@ -132,13 +124,67 @@ def test_a_closed_mouth_portrait_comes_out_compliant(face_bytes, spec_id):
     assert again["check_result"] == 1
 
 
-def test_a_source_that_ends_above_the_frame_is_never_a_passed_floating_torso(face_bytes):
-    """hivision_idphoto_2 is cut at the chest; the US passport's square frame, framed by its head
-    window, ends below that: the torso floats over a strip of background. Until framing can keep
-    the body (issue 13 item 2), fix must say so rather than pass it."""
+def _covered_under_the_face(result) -> float:
+    """Share of the output's bottom row under the face (a face width wide) that the person covers."""
+    again = Analysis(load_photo(result.photo))
+    cx, fw = again.face.x + again.face.w / 2, again.face.w
+    row = result.standard[-1, int(cx - fw / 2):int(cx + fw / 2), 3]
+    return float((row > 128).mean())
+
+
+def test_framing_keeps_the_body_of_a_photo_cut_at_the_chest(face_bytes):
+    """hivision_idphoto_2 ends at the chest. Framed mid-window for the US passport's square, its torso
+    would float over a strip of background; a larger head inside the same windows reaches the bottom."""
     result = checker.fix(face_bytes("hivision_idphoto_2.jpg"), "us-passport")
+    assert _covered_under_the_face(result) == 1.0
+    assert result.after["result"]["lower_body_hanging"] == 1 and result.after["result"]["head_length"] == 1
+    assert result.passed, result.unfixable
+
+
+def test_a_body_no_window_can_keep_is_reported_unfixable_with_its_reason(face_rgb):
+    """The same photo cut just under the chin: no scale in the US passport's head window reaches the
+    bottom. Fix says so, by name, and does not pass the floating torso."""
+    rgb = face_rgb("hivision_idphoto_2.jpg")
+    a = Analysis(load_photo(encode(rgb)))
+    short = np.ascontiguousarray(rgb[: int(a.chin_y + 0.5 * a.face_width)])
+    result = checker.fix(encode(short, "JPEG", quality=95), "us-passport")
     stuck = {u["check"]: u for u in result.unfixable}
-    assert not result.passed and "lower_body_hanging" in stuck and stuck["lower_body_hanging"]["repairable"]
+    assert not result.passed
+    assert stuck["lower_body_hanging"]["reason"] == "BODY_ENDS_ABOVE_FRAME"
+    assert stuck["lower_body_hanging"]["repairable"] is False
+    assert _covered_under_the_face(result) < 1.0  # it does float: the reason is true
+    assert "lower_body_hanging" not in result.fixed
+
+
+def _cut_at_the_top(rgb: np.ndarray, degrees: float) -> np.ndarray:
+    """Tilted by ``degrees``, then cut through the hair: the photo's own top edge crosses the head."""
+    turned = tf.rotate(rgb, degrees)
+    a = Analysis(load_photo(encode(turned)))
+    top = int(a.eye_mid[1] - 0.9 * a.face_width)
+    return np.ascontiguousarray(turned[max(0, top):])
+
+
+@pytest.mark.parametrize("change_bg", [True, False])
+def test_levelling_never_turns_the_photos_own_edge_into_a_wedge(face_rgb, change_bg):
+    """A tilted photo whose top edge cuts the hair: turning it level would slant that cut into the frame
+    (a wedge). It is not turned; the tilt and the cut are reported by name, and it does not pass."""
+    cut = _cut_at_the_top(face_rgb("hivision_idphoto_2.jpg"), 10)
+    result = fix(load_photo(encode(cut, "JPEG", quality=95)), load_spec(1102), FixOptions(change_bg=change_bg))
+    stuck = {u["check"]: u for u in result.unfixable}
+    assert not result.passed
+    assert stuck["headpose_roll"]["reason"] == "NOT_LEVELLED" and stuck["headpose_roll"]["repairable"] is False
+    assert stuck["frame_edges"]["reason"] == "PHOTO_EDGE_IN_FRAME"
+    # The photo was not turned: the output's eye line keeps the source's tilt.
+    assert abs(Analysis(load_photo(result.photo)).head_pose.roll) > 7
+
+
+@pytest.mark.parametrize("change_bg", [True, False])
+def test_a_tilted_photo_with_room_around_the_person_is_levelled(face_rgb, change_bg):
+    rgb = tf.rotate(face_rgb("hivision_idphoto_2.jpg"), 10)
+    result = fix(load_photo(encode(rgb, "JPEG", quality=95)), load_spec(1102), FixOptions(change_bg=change_bg))
+    assert result.after["result"]["headpose_roll"] == 1 and "headpose_roll" in result.fixed
+    assert result.after["result"]["head_length"] == 1  # the crown is the matte's, the background kept or not
+    assert result.passed, result.unfixable
 
 
 @pytest.mark.parametrize("spec_id", ["schengen-visa", "china-resident-id"])

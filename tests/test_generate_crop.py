@@ -4,6 +4,8 @@ The matte here is the Analysis's own person mask: these tests are about geometry
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -26,24 +28,58 @@ def subjects(face_rgb):
     return {n: subject_of(face_rgb(n)) for n in PHOTOS}
 
 
-@pytest.mark.parametrize("name", PHOTOS)
-def test_windows_solver_puts_head_and_eyes_mid_window(subjects, name):
-    s = subjects[name]
-    # Windows a real person fits (eyes sit about 55% of the head below the crown): every one holds,
-    # and the head and eye line land on their midpoints.
-    win = crop.Windows(head=(280, 320), eyes_above_bottom=(290, 360), crown_gap=(15, 80), chin_gap_min=40)
-    p = crop.place_for_windows(s, 413, 531, win)
-    head = p.scale * (s.chin_y - s.crown_y)
-    eyes_above = 531 - crop.placed(s.eye_y, p)
-    assert head == pytest.approx(300, abs=1)
-    assert eyes_above == pytest.approx(325, abs=1)
+def reaching_anywhere(s: crop.Subject) -> crop.Subject:
+    """The same person with a body that reaches any frame's bottom edge (the solver's windows alone)."""
+    return replace(s, bottoms=np.full_like(s.bottoms, 1e6))
+
+
+# Windows a real person fits (eyes sit about 55% of the head below the crown).
+FITTING = crop.Windows(head=(280, 320), eyes_above_bottom=(290, 360), crown_gap=(15, 80), chin_gap_min=40)
+
+
+def _windows_hold(s: crop.Subject, p: crop.Placement) -> None:
+    assert 280 <= p.scale * (s.chin_y - s.crown_y) <= 320
+    assert 290 <= 531 - crop.placed(s.eye_y, p) <= 360
     assert 15 <= crop.placed(s.crown_y, p) <= 80
     assert 531 - crop.placed(s.chin_y, p) >= 40
     assert p.scale * s.face_cx + p.tx == pytest.approx(413 / 2, abs=0.01)  # centred
 
 
-def test_windows_solver_respects_a_tight_crown_window_before_the_eye_midpoint(subjects):
+@pytest.mark.parametrize("name", PHOTOS)
+def test_windows_solver_puts_head_and_eyes_mid_window(subjects, name):
+    s = reaching_anywhere(subjects[name])
+    p = crop.place_for_windows(s, 413, 531, FITTING)
+    _windows_hold(s, p)
+    assert p.scale * (s.chin_y - s.crown_y) == pytest.approx(300, abs=1)
+    assert 531 - crop.placed(s.eye_y, p) == pytest.approx(325, abs=1)
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_windows_solver_keeps_the_body_reaching_the_bottom_edge(subjects, name):
+    """hivision_idphoto_2 is cut at the chest: framed mid-window its body stops above the bottom edge,
+    so the solver takes a larger head inside the same windows; the others reach it mid-window."""
+    s = subjects[name]
+    mid = crop.place_for_windows(reaching_anywhere(s), 413, 531, FITTING)
+    p = crop.place_for_windows(s, 413, 531, FITTING)
+    _windows_hold(s, p)
+    assert crop.body_gap(s, p) == 0
+    if name == "hivision_idphoto_2.jpg":
+        assert crop.body_gap(s, mid) > 10 and p.scale > mid.scale
+    else:
+        assert p == mid
+
+
+def test_body_gap_is_measured_under_the_shoulders(subjects):
+    # The whole photo placed so its bottom row lands 40 output px above the frame's bottom edge.
     s = subjects["hivision_idphoto_2.jpg"]
+    h, w = s.alpha.shape
+    p = crop.Placement(0.5, 413 / 2 - 0.5 * s.face_cx, 531 - 40 - 0.5 * h, 413, 531)
+    assert crop.body_gap(s, p) == pytest.approx(40, abs=1)
+    assert crop.exposed_edges(s, p)["bottom"] > 100  # the cut at the photo's bottom shows
+
+
+def test_windows_solver_respects_a_tight_crown_window_before_the_eye_midpoint(subjects):
+    s = reaching_anywhere(subjects["hivision_idphoto_2.jpg"])
     win = crop.Windows(head=(280, 320), eyes_above_bottom=(200, 400), crown_gap=(5, 12))
     p = crop.place_for_windows(s, 413, 531, win)
     assert 5 - 0.01 <= crop.placed(s.crown_y, p) <= 12 + 0.01

@@ -39,6 +39,14 @@ MAX_CANVAS_PIXELS = 4096 * 4096
 # The solver never shrinks the head below this share of the frame height, whatever the windows say
 # (the request's windows are refused long before this, see autofix.check_options).
 MIN_HEAD_SHARE = 0.05
+# The shoulder span is read this far below the chin (face widths) and trimmed by this share each side
+# (its outer ends curve into the arms), as the checker's lower_body_gap reads it.
+SHOULDER_ROW = 0.6
+SPAN_TRIM = 0.15
+# The body "reaches" a frame's bottom where this low percentile of the span's columns does.
+REACH_PERCENTILE = 5
+# Matte from this level up shows where the photo's own edge cuts it (a faint remnant's cut shows too).
+EDGE_ALPHA = 0.1
 # Placements render only inside these (a NaN or an infinity is outside too): the source rectangle
 # the output covers stays a finite number of pixels.
 MIN_SCALE, MAX_SCALE, MAX_OFFSET = 1e-6, 1e6, 1e9
@@ -59,6 +67,9 @@ class Subject:
     face_box: tuple[float, float, float, float]  # detector box x, y, w, h
     body_bottom: float  # last row the person reaches
     roll: float  # degrees the eye line is tilted (0 after alignment)
+    bottoms: np.ndarray  # per column: the row under the person's lowest pixel (0: none in that column)
+    shoulders: tuple[float, float]  # the columns of the shoulder span (trimmed), where the body must reach down
+    edges: np.ndarray  # K x 3 (x, y, side 0 top 1 left 2 right 3 bottom): the person on the photo's own edges
 
 
 @dataclass(frozen=True)
@@ -109,11 +120,13 @@ def _measured(rgb: np.ndarray, alpha: np.ndarray, points: np.ndarray, face_box: 
     bx, by, bw, bh = face_box
     face_w = float(np.linalg.norm(right - left))
     face_cx = float((left[0] + right[0]) / 2)
+    chin_y = float(points[CHIN, 1])
     return Subject(
         rgb=rgb, alpha=alpha, crown_y=crown_of(alpha, face_cx, face_w, float(eyes[1])),
-        chin_y=float(points[CHIN, 1]), eye_y=float(eyes[1]), eye_x=float(eyes[0]), face_cx=face_cx,
+        chin_y=chin_y, eye_y=float(eyes[1]), eye_x=float(eyes[0]), face_cx=face_cx,
         face_width=face_w, face_box=(float(bx), float(by), float(bw), float(bh)), body_bottom=_body_bottom(alpha),
-        roll=roll,
+        roll=roll, bottoms=bottoms_of(alpha), shoulders=_shoulder_span(alpha, face_cx, chin_y, face_w),
+        edges=photo_edges(alpha),
     )
 
 
@@ -133,6 +146,85 @@ def crown_of(alpha: np.ndarray, face_cx: float, face_w: float, eye_y: float) -> 
 def _body_bottom(alpha: np.ndarray) -> float:
     rows = np.flatnonzero((alpha >= 0.5).any(axis=1))
     return float(rows[-1] + 1) if rows.size else float(alpha.shape[0])
+
+
+def bottoms_of(alpha: np.ndarray) -> np.ndarray:
+    covered = alpha >= 0.5
+    last = alpha.shape[0] - np.argmax(covered[::-1], axis=0)
+    return np.where(covered.any(axis=0), last, 0).astype(np.float32)
+
+
+def _shoulder_span(alpha: np.ndarray, face_cx: float, chin_y: float, face_w: float) -> tuple[float, float]:
+    """Columns of the shoulder span (SHOULDER_ROW face widths under the chin), trimmed; where the photo
+    ends above that row, the face's own width under the chin."""
+    h, w = alpha.shape
+    row = int(round(chin_y + SHOULDER_ROW * face_w))
+    cx = int(np.clip(round(face_cx), 0, w - 1))
+    if 0 <= row < h:
+        covered = np.flatnonzero(alpha[row] >= 0.5)
+        if covered.size:
+            x = int(covered[np.argmin(np.abs(covered - cx))])
+            gaps = np.flatnonzero(np.diff(covered) > 1)  # runs of covered columns
+            starts, ends = np.r_[covered[0], covered[gaps + 1]], np.r_[covered[gaps], covered[-1]]
+            i = int(np.searchsorted(ends, x))
+            lo, hi = float(starts[i]), float(ends[i] + 1)
+            trim = SPAN_TRIM * (hi - lo)
+            return lo + trim, hi - trim
+    return face_cx - face_w / 2, face_cx + face_w / 2
+
+
+def photo_edges(alpha: np.ndarray) -> np.ndarray:
+    """The person's pixels on the photo's four edges (x, y, side), at pixel centres: where the photo's
+    own frame cuts the person. Rotated and placed with the person, they show where that cut lands."""
+    h, w = alpha.shape
+    out = []
+    for side, ys, xs in ((0, np.zeros(w), np.arange(w)), (1, np.arange(h), np.zeros(h)),
+                         (2, np.arange(h), np.full(h, w - 1)), (3, np.full(w, h - 1), np.arange(w))):
+        on = alpha[ys.astype(int), xs.astype(int)] >= EDGE_ALPHA
+        out.append(np.c_[xs[on] + 0.5, ys[on] + 0.5, np.full(int(on.sum()), side)])
+    return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 3), np.float32)
+
+
+def body_reach(s: Subject, x0: float, x1: float) -> float | None:
+    """The source row the body reaches down to over the shoulder span's columns inside [x0, x1) (a
+    frame's columns): REACH_PERCENTILE of their bottoms. None when the frame holds none of the span."""
+    lo, hi = max(x0, s.shoulders[0]), min(x1, s.shoulders[1])
+    a, b = int(max(0, math.floor(lo))), int(min(len(s.bottoms), math.ceil(hi)))
+    if b <= a:
+        return None
+    return float(np.percentile(s.bottoms[a:b], REACH_PERCENTILE))
+
+
+def body_gap(s: Subject, p: Placement) -> float:
+    """Output px the body stops above the frame's bottom edge under the shoulders (0: it reaches)."""
+    x0, x1 = -p.tx / p.scale, (p.width - p.tx) / p.scale
+    reach = body_reach(s, x0, x1)
+    return 0.0 if reach is None else max(0.0, p.height - (p.scale * reach + p.ty))
+
+
+# A cut by the photo's own edge this long (share of the frame's short side) inside the frame is a
+# visible straight edge the person did not have (the check's frame_edges reads straight outlines of a
+# fifth of the short side as source-frame edges too).
+EXPOSED_MIN = 0.2
+EXPOSURE_WEIGHT = 50.0  # in the solver's cost: a visible cut outweighs mid-window placement
+EDGE_MARGIN = 2.0  # output px: a photo edge this close to the frame's own border is that border
+
+
+def exposed_edges(s: Subject, p: Placement) -> dict[str, float]:
+    """Length (output px) of each of the photo's own edges that shows inside the frame where it cuts the
+    person: a straight cut (or, after levelling, a slanted one) that the person did not have."""
+    if not len(s.edges):
+        return {}
+    x = p.scale * s.edges[:, 0] + p.tx
+    y = p.scale * s.edges[:, 1] + p.ty
+    m = EDGE_MARGIN
+    inside = (x >= m) & (x <= p.width - m) & (y >= m) & (y <= p.height - m)
+    out = {}
+    for side, name in enumerate(("top", "left", "right", "bottom")):
+        n = int((inside & (s.edges[:, 2] == side)).sum())
+        if n:
+            out[name] = round(n * p.scale, 1)
+    return out
 
 
 # --- roll alignment ------------------------------------------------------------------------------
@@ -161,6 +253,7 @@ def align_roll(s: Subject, points: np.ndarray | None = None,
     centre = move(np.array([[fx + fw / 2, fy + fh / 2]]))[0]
     chin = move(np.array([[s.face_cx, s.chin_y]]))[0]
     moved_points = move(points) if points is not None else None
+    edges = np.c_[move(s.edges[:, :2]), s.edges[:, 2]].astype(np.float32) if len(s.edges) else s.edges
     if moved_points is None:
         face_cx = float(eye[0])
     else:
@@ -169,9 +262,10 @@ def align_roll(s: Subject, points: np.ndarray | None = None,
     aligned = replace(
         s, rgb=rgb, alpha=np.clip(alpha, 0, 1), eye_x=float(eye[0]), eye_y=float(eye[1]), face_cx=face_cx,
         chin_y=chin_y, face_box=(float(centre[0] - fw / 2), float(centre[1] - fh / 2), fw, fh),
-        body_bottom=_body_bottom(alpha), roll=0.0,
+        body_bottom=_body_bottom(alpha), roll=0.0, bottoms=bottoms_of(alpha), edges=edges,
     )
-    aligned = replace(aligned, crown_y=crown_of(aligned.alpha, aligned.face_cx, s.face_width, aligned.eye_y))
+    aligned = replace(aligned, crown_y=crown_of(aligned.alpha, aligned.face_cx, s.face_width, aligned.eye_y),
+                      shoulders=_shoulder_span(aligned.alpha, face_cx, chin_y, s.face_width))
     return aligned, moved_points
 
 
@@ -242,8 +336,11 @@ def place_for_windows(s: Subject, width: int, height: int, win: Windows, steps: 
 
     For each candidate scale the size windows allow, the vertical offsets every window allows
     form an interval; the chosen (scale, offset) is the one nearest the windows' midpoints (in
-    units of their widths). Where no offset satisfies every window, the one violating them least
-    is used, and the re-check says what is left."""
+    units of their widths) among those where the body reaches the bottom edge (a photo cut at the
+    chest takes a larger head or a lower eye line, inside the windows, rather than a floating
+    torso). Where no offset satisfies every window, the one violating them least is used, and the
+    re-check says what is left; where only a floating torso meets the windows, body_gap() of the
+    placement says by how much."""
     head_src = s.chin_y - s.crown_y
     if head_src <= 1 or s.face_width <= 1:
         raise CheckerError("CANNOT_FRAME", "the head is too small in the photo to frame it")
@@ -284,13 +381,29 @@ def place_for_windows(s: Subject, width: int, height: int, win: Windows, steps: 
         else:
             want = (height - k * head_src) / 2 - k * s.crown_y
         violation = max(0.0, lo - hi)
-        ty = min(max(want, lo), hi) if lo <= hi else (lo + hi) / 2
-        cost = ((k * head_src - h_mid) / h_span) ** 2
+        # The body must reach the bottom edge under the shoulders: ty >= height - k * reach. Where the
+        # windows leave no such offset, they win and the body gap is left for the caller to report.
+        reach = body_reach(s, s.face_cx - width / (2 * k), s.face_cx + width / (2 * k))
+        body_lo = -math.inf if reach is None else height - k * reach
+        if lo <= hi:
+            ty = min(max(want, max(lo, body_lo)), hi)
+        else:
+            ty = (lo + hi) / 2
+        cost = 1000.0 * (max(0.0, body_lo - ty) / h_span) ** 2
+        cost += ((k * head_src - h_mid) / h_span) ** 2
         if f_mid is not None:
             cost += 4 * ((k * s.face_width - f_mid) / f_span) ** 2  # spec-given: weighs more than the default
         if e_mid is not None:
             cost += ((height - (k * s.eye_y + ty) - e_mid) / e_span) ** 2
         cost += 100.0 * (violation / h_span) ** 2
+        # The photo's own edge cutting the person (shoulders cut at its sides, hair at its top) should
+        # stay outside the frame where a scale inside the windows allows it.
+        # Only cuts near the length that counts as visible (EXPOSED_MIN) weigh: a short one is not worth
+        # moving the head off mid-window.
+        shown = exposed_edges(s, Placement(float(k), width / 2 - k * s.face_cx, ty, width, height))
+        allowed = 0.75 * EXPOSED_MIN * min(width, height)
+        over = sum(max(0.0, v - allowed) for side, v in shown.items() if side != "bottom")
+        cost += EXPOSURE_WEIGHT * (over / width) ** 2
         if best is None or cost < best[0]:
             best = (cost, float(k), float(ty))
     assert best is not None, "np.linspace gives at least one candidate scale (steps >= 1)"
