@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 import checker
-from checker.context import CHIN, Analysis
+from checker.context import Analysis
 from checker.imaging import load_photo
+
+from .outside import outside_checks
 
 SPECS = ["us-passport", "2102", "schengen-visa"]
 TILE = 180  # px, width of one photo on the sheet
-CORNER = 0.06  # of the output's width: the top corners looked at
 NAMED_REFUSALS = {"NO_FACE_DETECTED", "TOO_MANY_FACES", "CORRUPT_IMAGE", "INVALID_IMAGE_FORMAT_OR_SIZE"}
 
 
@@ -28,19 +29,7 @@ def _photos(faces_dir):
 
 
 def _outside_checks(result: checker.FixResult) -> list[str]:
-    """What an outside look finds wrong with an output (empty: nothing)."""
-    found = []
-    alpha = result.standard[:, :, 3]
-    h, w = alpha.shape
-    again = Analysis(load_photo(result.photo))
-    cx, fw = float(again.point(CHIN)[0]), again.face_width  # under the chin, the neck's width or more
-    under = alpha[-1, max(0, int(cx - 0.35 * fw)):min(w, int(cx + 0.35 * fw))]
-    if (under > 128).mean() < 1.0:
-        found.append("floating torso")
-    c = max(2, int(CORNER * w))
-    if alpha[:c, :c].max() > 32 or alpha[:c, -c:].max() > 32:
-        found.append("old photo in a top corner")
-    return found
+    return outside_checks(result.photo, result.standard)
 
 
 def _tile(name: str, rgb: np.ndarray, label: str, ok: bool) -> np.ndarray:
