@@ -47,19 +47,20 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--search", default=None, help="Words to look for in names, slugs, ids, sizes.")
-@click.option("--category", default=None, help="common, government, visa, examination, passport, ...")
+@click.option("--search", default=None, help="Words to look for in names, slugs, ids, sizes, country names.")
+@click.option("--category", default=None, help="common, government, visa, examination, passport, id_card, ...")
+@click.option("--country", default=None, help="Issuing country: ISO code (DE, US, EU) or English or Chinese name.")
 @click.option("--json", "as_json", is_flag=True)
-def specs(search: str | None, category: str | None, as_json: bool) -> None:
+def specs(search: str | None, category: str | None, country: str | None, as_json: bool) -> None:
     """List the document specs."""
-    found = checker.list_specs(search=search, category=category)
+    found = checker.list_specs(search=search, category=category, country=country)
     if as_json:
         click.echo(json.dumps([s.summary() for s in found], ensure_ascii=False, indent=2))
         return
     for s in found:
         size = "x".join(str(v) for v in s.size_px)
         colors = ",".join(s.background_colors) or "any"
-        click.echo(f"{s.id:>5}  {s.slug:<44} {size:>10}  {s.dpi:>4} dpi  {colors:<22} {s.name}")
+        click.echo(f"{s.id:>6}  {s.slug:<44} {s.country or '-':<3} {size:>10}  {s.dpi:>4} dpi  {colors:<22} {s.name}")
     click.echo(f"{len(found)} specs", err=True)
 
 

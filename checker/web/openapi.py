@@ -228,7 +228,8 @@ def document() -> dict[str, Any]:
                                                    "multipart. 200 whether the photo passes or fails.")},
         "/api/specs": {"get": _op("check", "List document specs", _ok_json({"type": "object", "required": [
             "code", "count", "specs"], "properties": {"code": INT, "count": INT, "specs": {"type": "array"}}}),
-            "CheckError", params=[_query("search", STR), _query("q", STR), _query("category", STR)], secure=False,
+            "CheckError", params=[_query("search", STR), _query("q", STR), _query("category", STR),
+                                  _query("country", STR)], secure=False,
             codes=(400, 500))},
         "/api/specs/{ref}": {"get": _op("check", "One spec, with its checks", _ok_json({"type": "object", "required": [
             "code", "spec"], "properties": {"code": INT, "spec": OBJ}}), "CheckError",

@@ -1,4 +1,5 @@
-"""GET /api/specs (search, category) and GET /api/specs/<id or slug>."""
+"""GET /api/specs (search, category, country: an ISO code such as DE, or a country's name in English
+or Chinese) and GET /api/specs/<id or slug>."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ use(bp, check_api_error)
 @bp.get("")
 def index():
     specs = list_specs(search=request.args.get("search") or request.args.get("q"),
-                       category=request.args.get("category"))
+                       category=request.args.get("category"), country=request.args.get("country"))
     return jsonify({"code": 200, "count": len(specs), "specs": [s.summary() for s in specs]})
 
 

@@ -60,7 +60,8 @@ const STRINGS = {
       IMAGE_FILE_SIZE_TOO_BIG: "This file is too large.", OUT_OF_QUOTA: "This API key has no credits left.",
       RATE_LIMIT_EXCEEDED: "Too many requests at once: wait a moment and try again.",
     },
-    categories: { passport: "Passports", visa: "Visas", government: "ID cards and government", examination: "Examinations",
+    categories: { passport: "Passports", visa: "Visas", id_card: "Identity cards", residence: "Residence permits",
+      driving_licence: "Driving licences", government: "ID cards and government", examination: "Examinations",
       qualification: "Qualifications", student: "Students", enrollment: "Enrolment", common: "Common sizes" },
     colours: { white: "white", light_gray: "light grey", light_blue: "light blue", blue: "blue", red: "red",
       gray: "grey", off_white: "off-white", dark_blue: "dark blue" },
@@ -122,13 +123,15 @@ const STRINGS = {
       IMAGE_FILE_SIZE_TOO_BIG: "文件太大。", OUT_OF_QUOTA: "该 API 密钥的额度已用完。",
       RATE_LIMIT_EXCEEDED: "请求过于频繁:请稍后再试。",
     },
-    categories: { passport: "护照", visa: "签证", government: "身份证件与政务", examination: "考试报名",
+    categories: { passport: "护照", visa: "签证", id_card: "身份证", residence: "居留证件", driving_licence: "驾驶执照",
+      government: "身份证件与政务", examination: "考试报名",
       qualification: "职业资格", student: "学生", enrollment: "入学", common: "常用尺寸" },
     colours: { white: "白色", light_gray: "浅灰色", light_blue: "浅蓝色", blue: "蓝色", red: "红色",
       gray: "灰色", off_white: "米白色", dark_blue: "深蓝色" },
   },
 };
-const CATEGORY_ORDER = ["passport", "visa", "government", "examination", "qualification", "student", "enrollment", "common"];
+const CATEGORY_ORDER = ["passport", "visa", "id_card", "residence", "driving_licence", "government", "examination",
+  "qualification", "student", "enrollment", "common"];
 const STATUS_ORDER = { fail: 0, not_assessed: 1, not_applicable: 2, pass: 3 };
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -221,9 +224,12 @@ async function loadSpecs() {
   say(state.spec ? t("pickPhoto") : "");
 }
 function matches(spec, words) {
-  const text = [spec.name, spec.name_zh, spec.slug, String(spec.id), spec.country || "", spec.category,
-    t("categories")[spec.category] || ""].join(" ").toLowerCase();
-  return words.every((w) => text.includes(w));
+  // The issuing country by code and by its English and Chinese names; a word of digits is an id
+  // only whole (7601 is not 127601), else it may be part of a name or size.
+  const text = [spec.name, spec.name_zh, spec.slug, spec.country || "", spec.country_name || "",
+    spec.country_name_zh || "", spec.category, t("categories")[spec.category] || "",
+    `${spec.size_px[0]}x${spec.size_px[1]}`].join(" ").toLowerCase();
+  return words.every((w) => (/^\d+$/.test(w) && String(spec.id) === w) || text.includes(w));
 }
 function renderSpecs() {
   const select = $("spec");
