@@ -179,6 +179,11 @@ _US_2IN = {"size_mm": [50.8, 50.8],
 _CA_50X70 = {"checks": {"head_length": {"min": "31mm", "max": "36mm"}}, "head_crown": "skull", "hair_allowance": "2mm"}
 _ICAO_HEAD = {"head_length": {"min": "32mm", "max": "36mm"}}
 CORRECTIONS: dict[str, dict[str, Any]] = {
+    "uk-visa": {"icao": False, "notes": [
+        "No head window beyond the rule defaults: the UK's own photo standard (HM Passport Office: head 29-34 mm) "
+        "departs from ICAO's 32-36 mm, and UK Visas and Immigration's figures are not recorded here."]},
+    "ireland-public-services-card": {"icao": False, "notes": [
+        "Not a travel document: no ICAO head window."]},
     "china-green-card": {"name": "China Foreign Permanent Resident ID Card", "name_zh": "中国外国人永久居留身份证"},
     "us-green-card": {**_US_2IN, "method": "recalled", "notes": [
         "USCIS asks for passport-style photos: 2 x 2 in (50.8 mm), head 1 to 1 3/8 in from the chin to the top of the "

@@ -137,8 +137,8 @@ def build(country: str, entry: dict[str, Any], used: set[int], fix: dict[str, An
         "category": category, "country": country, "medium": medium,
         "size_px": size_px, "size_mm": size_mm, "dpi": DPI, "background_colors": colors,
     }
-    if icao:
-        doc["icao"] = True
+    if icao or "icao" in fix:
+        doc["icao"] = icao  # false only where the tables say why a document does not follow ICAO
     for key in ("head_crown", "hair_allowance", "background_ranges"):
         if key in fix:
             doc[key] = fix[key]
