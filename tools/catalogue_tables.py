@@ -171,6 +171,54 @@ AUTHORITIES: dict[str, dict[str, tuple[str, str | None]]] = {
                  "https://www.icao.int/publications/pages/publication.aspx?docnum=9303")},
 }
 
+
+def _also(country: str, categories: tuple[str, ...], who: str, url: str) -> None:
+    for category in categories:
+        AUTHORITIES.setdefault(country, {})[category] = (who, url)
+
+
+_PASS_ID = ("passport", "id_card")
+_also("AT", _PASS_ID, "Government of Austria (oesterreich.gv.at)", "https://www.oesterreich.gv.at/")
+_also("BE", ("passport", "visa"), "Federal Public Service Foreign Affairs", "https://diplomatie.belgium.be/")
+_also("CH", _PASS_ID, "Federal Office of Police fedpol (Swiss passport and identity card)",
+      "https://www.schweizerpass.admin.ch/")
+_also("CH", ("visa",), "State Secretariat for Migration (SEM)", "https://www.sem.admin.ch/")
+_also("DK", _PASS_ID, "Government of Denmark (borger.dk)", "https://www.borger.dk/")
+_also("DK", ("visa",), "Danish Agency for International Recruitment and Integration", "https://www.nyidanmark.dk/")
+_also("FI", ("passport", "id_card", "driving_licence"), "Finnish Police", "https://poliisi.fi/")
+_also("FI", ("visa", "residence"), "Finnish Immigration Service (Migri)", "https://migri.fi/")
+_also("NO", ("passport",), "Norwegian Police", "https://www.politiet.no/")
+_also("NO", ("visa",), "Norwegian Directorate of Immigration (UDI)", "https://www.udi.no/")
+_also("SE", _PASS_ID, "Swedish Police Authority", "https://polisen.se/")
+_also("SE", ("visa",), "Swedish Migration Agency", "https://www.migrationsverket.se/")
+_also("PL", _PASS_ID + ("visa", "residence"), "Government of Poland (gov.pl)", "https://www.gov.pl/")
+_also("CZ", _PASS_ID, "Ministry of the Interior of the Czech Republic", "https://www.mvcr.cz/")
+_also("SK", _PASS_ID, "Ministry of the Interior of the Slovak Republic", "https://www.minv.sk/")
+_also("SI", ("passport",), "Government of Slovenia (gov.si)", "https://www.gov.si/")
+_also("HR", _PASS_ID, "Ministry of the Interior of Croatia", "https://mup.gov.hr/")
+_also("EE", _PASS_ID, "Police and Border Guard Board", "https://www.politsei.ee/")
+_also("LV", ("passport",), "Office of Citizenship and Migration Affairs", "https://www.pmlp.gov.lv/")
+_also("LT", ("passport",), "Migration Department under the Ministry of the Interior", "https://www.migracija.lt/")
+_also("IS", _PASS_ID, "Registers Iceland (Þjóðskrá)", "https://www.skra.is/")
+_also("UA", _PASS_ID, "State Migration Service of Ukraine", "https://dmsu.gov.ua/")
+_also("TR", _PASS_ID, "General Directorate of Population and Citizenship Affairs", "https://www.nvi.gov.tr/")
+_also("IL", _PASS_ID + ("visa",), "Government of Israel (gov.il)", "https://www.gov.il/")
+_also("ZA", _PASS_ID + ("visa",), "Department of Home Affairs", "https://www.dha.gov.za/")
+_also("NG", ("passport", "visa"), "Nigeria Immigration Service", "https://immigration.gov.ng/")
+_also("MY", ("passport", "visa"), "Immigration Department of Malaysia", "https://www.imi.gov.my/")
+_also("ID", ("passport", "visa"), "Directorate General of Immigration", "https://www.imigrasi.go.id/")
+_also("PK", ("passport",), "Directorate General of Immigration and Passports", "https://www.dgip.gov.pk/")
+_also("PK", ("id_card",), "National Database and Registration Authority (NADRA)", "https://www.nadra.gov.pk/")
+_also("BD", ("passport",), "Department of Immigration and Passports", "https://www.epassport.gov.bd/")
+_also("LK", ("passport",), "Department of Immigration and Emigration", "https://www.immigration.gov.lk/")
+_also("LK", ("visa",), "Department of Immigration and Emigration (ETA)", "https://www.eta.gov.lk/")
+_also("KH", ("visa",), "Ministry of Foreign Affairs and International Cooperation (e-Visa)", "https://www.evisa.gov.kh/")
+_also("AZ", ("visa",), "ASAN Visa (e-Visa of the Republic of Azerbaijan)", "https://evisa.gov.az/")
+_also("AR", _PASS_ID + ("visa",), "Government of Argentina (argentina.gob.ar)", "https://www.argentina.gob.ar/")
+_also("CL", ("passport",), "Servicio de Registro Civil e Identificación", "https://www.registrocivil.cl/")
+_also("CO", ("passport", "visa"), "Ministry of Foreign Affairs (Cancillería)", "https://www.cancilleria.gov.co/")
+_also("PE", ("passport",), "Superintendencia Nacional de Migraciones", "https://www.migraciones.gob.pe/")
+
 # The authority's own rules where they correct or add to the data set, by data set document id.
 # "method": "recalled" marks an entry whose figures were set from the authority's published rules.
 _US_2IN = {"size_mm": [50.8, 50.8],
