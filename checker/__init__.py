@@ -22,14 +22,15 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from .autofix import FixOptions, FixResult
+    from .generate.clothes import Garment
     from .generate.filesize import SizedImage
     from .generate.idphoto import IDPhoto
     from .params import Param
     from .verbs import Cropped, Cutout
 
-__all__ = ["CheckerError", "FixOptions", "Photo", "Spec", "add_background", "check", "crop", "encode", "fix",
-           "fix_params", "idphoto", "layout", "list_specs", "load_photo", "load_spec", "matting", "parameter_tables",
-           "parameters", "read_photo", "set_kb", "threshold_help", "threshold_names", "warm_up"]
+__all__ = ["CheckerError", "FixOptions", "Photo", "Spec", "add_background", "check", "clothes", "crop", "encode",
+           "fix", "fix_params", "garment", "idphoto", "layout", "list_specs", "load_photo", "load_spec", "matting",
+           "parameter_tables", "parameters", "read_photo", "set_kb", "threshold_help", "threshold_names", "warm_up"]
 
 ImageInput = str | bytes | PathLike[str] | Photo
 
@@ -69,21 +70,54 @@ def check(image: ImageInput, spec: int | str | Spec, **overrides: Any) -> dict[s
     return run_check(read_photo(image), the_spec, overrides)
 
 
-def fix(image: ImageInput, spec: int | str | Spec, options: FixOptions | None = None, **params: Any) -> FixResult:
+def fix(image: ImageInput, spec: int | str | Spec, options: FixOptions | None = None, *,
+        garment: Garment | None = None, **params: Any) -> FixResult:
     """Check a photo, generate the spec's photo from it and check the result again.
 
     ``options``: a FixOptions; or PicWish's task parameters as keywords (``bg_color="438EDB"``,
-    ``layout=1``, ``layout_size="6inch"``, ``auto_smooth=1``, ``max_file_size=40960``, id-photo-verify
-    thresholds...). Returns a FixResult: ``photo`` (encoded bytes), ``format``, ``size_px``,
-    ``dpi``, ``sheet`` (bytes or None), ``before`` and ``after`` (check reports), ``fixed`` (checks
-    repaired) and ``unfixable`` (checks still failing, each marked repairable or not by generation).
+    ``layout=1``, ``layout_size="6inch"``, ``auto_smooth=1``, ``clothes_id="man_1"``,
+    ``max_file_size=40960``, id-photo-verify thresholds...). ``garment``: an outfit change with a
+    garment of :func:`garment` (a user's own). Returns a FixResult: ``photo`` (encoded bytes),
+    ``format``, ``size_px``, ``dpi``, ``sheet`` (bytes or None), ``before`` and ``after`` (check
+    reports), ``fixed`` (checks repaired) and ``unfixable`` (checks still failing, each marked
+    repairable or not by generation, with a ``reason`` where generation knows it).
     """
+    from dataclasses import replace
+
     from .autofix import fix as run_fix
     from .autofix import options_from_params
 
     the_spec = spec if isinstance(spec, Spec) else load_spec(spec)
     opts = options if options is not None else options_from_params(params)
+    if garment is not None:
+        if opts.clothes is not None:
+            raise CheckerError("INVALID_ARGUMENT", "give clothes_id or a garment, not both")
+        opts = replace(opts, clothes=garment)
     return run_fix(read_photo(image), the_spec, opts)
+
+
+def garment(ref: str | bytes | Path, anchors: str | bytes | dict[str, Any] | Path | None = None) -> Garment:
+    """An outfit-change garment: a built-in one by seed 002's id (``"man_1"``; ``clothes()`` lists
+    them), or your own PNG with alpha (bytes or a path) with its ``anchors``: JSON (text, a dict or a
+    path) ``{"collar": [x, y], "left_shoulder": [x, y], "right_shoulder": [x, y]}`` in the PNG's
+    pixels, image left and right. INVALID_ARGUMENT for an unknown id or a bad file."""
+    from .generate import clothes as wardrobe
+
+    if isinstance(ref, str) and anchors is None and not ref.lower().endswith(".png"):
+        return wardrobe.garment(ref)
+    if anchors is None:
+        raise CheckerError("INVALID_ARGUMENT", "a garment of your own needs its anchors (collar, left_shoulder, "
+                                               "right_shoulder)")
+    data = Path(ref).read_bytes() if isinstance(ref, (str, Path)) else ref
+    marks = Path(anchors).read_text(encoding="utf-8") if isinstance(anchors, Path) else anchors
+    return wardrobe.Garment.from_png(data, marks)
+
+
+def clothes() -> list[dict[str, str]]:
+    """The built-in garments: ``id``, ``name``, ``name_zh`` and the ``thumbnail`` address on a server."""
+    from .generate import clothes as wardrobe
+
+    return wardrobe.catalogue()
 
 
 def idphoto(image: ImageInput, *, width: int = 295, height: int = 413, **kw: Any) -> IDPhoto:

@@ -22,6 +22,7 @@ from .pipeline import frame_for, run_check
 from .specs import Spec
 
 if TYPE_CHECKING:
+    from .generate.clothes import Garment
     from .generate.creator import Problem
     from .params import Values
 
@@ -72,6 +73,7 @@ class FixOptions:
     layout_label_text: str | None = None
     crop_marks: bool = False
     change_bg: bool = True  # False: keep the photo's own background (no matting)
+    clothes: Garment | None = None  # outfit change: a built-in garment (clothes_id) or the user's own
     windows: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)  # output px, see below
     overrides: Mapping[str, Any] = field(default_factory=dict)  # seed 004 thresholds for both checks
 
@@ -263,7 +265,7 @@ def fix(photo: Photo, spec: Spec, opts: FixOptions | None = None, *,
     wins = windows_for(spec, width, height, opts.overrides, opts.windows)
     made = creator.Creator(
         creator.SpecFraming(wins), matting_model=opts.matting_model, align=opts.align,
-        keep_background=not opts.change_bg, retouch=retouch, on_stage=lap,
+        keep_background=not opts.change_bg, retouch=retouch, garment=opts.clothes, on_stage=lap,
     ).create(photo, width, height, analysis=a)
     standard, hd = made.standard, made.hd
     bg = choose_background(spec, opts, made.rgb, made.alpha, a)
@@ -390,8 +392,9 @@ def options_from_params(params: Mapping[str, Any]) -> FixOptions:
 
 def options_from_values(v: Values) -> FixOptions:
     """FixOptions from parsed parameters of any table that declares the generation options."""
-    if v.get("clothes_id"):
-        raise CheckerError("INVALID_ARGUMENT", "clothes_id (outfit change) is not offered by this service")
+    from .generate import clothes
+
+    garment = clothes.garment(v["clothes_id"]) if v.get("clothes_id") else None
     px_w, px_h = v.get("px_width", v.get("width")), v.get("px_height", v.get("height"))
     mm_w, mm_h = v.get("mm_width"), v.get("mm_height")
     if (px_w is None) != (px_h is None) or (mm_w is None) != (mm_h is None):
@@ -427,7 +430,7 @@ def options_from_values(v: Values) -> FixOptions:
         layout_bg_color=v.get("layout_bg_color"), layout_qr_code_data=v.get("layout_qr_code_data"),
         layout_qr_code_size=v["layout_qr_code_size"],
         layout_label_text=v.get("layout_label_text"), crop_marks=v["crop_marks"],
-        change_bg=v["change_bg"], windows=_face_windows(v), overrides=dict(v.extra),
+        change_bg=v["change_bg"], windows=_face_windows(v), overrides=dict(v.extra), clothes=garment,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -64,6 +65,19 @@ def specs(search: str | None, category: str | None, country: str | None, as_json
     click.echo(f"{len(found)} specs", err=True)
 
 
+@main.command("clothes")
+@click.option("--json", "as_json", is_flag=True)
+def clothes_cmd(as_json: bool) -> None:
+    """List the built-in garments of the outfit change (fix --clothes ID)."""
+    found = checker.clothes()
+    if as_json:
+        click.echo(json.dumps([{k: v for k, v in g.items() if k != "thumbnail"} for g in found], ensure_ascii=False,
+                              indent=2))
+        return
+    for g in found:
+        click.echo(f"{g['id']:<10} {g['name']:<36} {g['name_zh']}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
@@ -97,6 +111,27 @@ def _sheet_path(out: str) -> str:
     return f"{stem}_sheet.jpg" if dot and "/" not in ext else f"{out}_sheet.jpg"
 
 
+def _garment(clothes: str | None, anchors: str | None, extra: dict[str, Any]) -> Any:
+    """--clothes: a built-in id goes in as clothes_id; a PNG is the user's own garment (with its anchors)."""
+    if clothes is None:
+        if anchors:
+            raise click.UsageError("--clothes-anchors needs --clothes PNG")
+        return None
+    if not clothes.lower().endswith(".png"):
+        if anchors:
+            raise click.UsageError("--clothes-anchors is for a garment PNG of your own, not a built-in id")
+        extra["clothes_id"] = clothes
+        return None
+    if not anchors:
+        raise click.UsageError("--clothes PNG needs --clothes-anchors (where its collar and shoulders are)")
+    try:
+        marks = Path(anchors).read_text(encoding="utf-8") if not anchors.lstrip().startswith("{") else anchors
+        data = Path(clothes).read_bytes()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {exc.filename}: {exc.strerror}") from exc
+    return checker.garment(data, marks)
+
+
 def _fix_params(bg: str | None, layout: str | None, params: tuple[str, ...]) -> dict[str, Any]:
     extra = parse_params(params, fix_param_names, "parameter")
     if bg:
@@ -123,9 +158,15 @@ def _fix_params(bg: str | None, layout: str | None, params: tuple[str, ...]) -> 
               help="A PicWish-style option (auto_smooth=1, max_file_size=40960, ...) or a check threshold; unknown "
                    "names are refused. `idphoto params` lists the options, `idphoto params thresholds` the "
                    "thresholds.")
+@click.option("--clothes", default=None, metavar="ID|PNG",
+              help="Outfit change: a built-in garment (man_1..man_20, woman_1..woman_20, child_1..child_10; "
+                   "`idphoto clothes` lists them) or your own PNG with alpha (with --clothes-anchors).")
+@click.option("--clothes-anchors", default=None, metavar="JSON",
+              help='Your garment\'s anchors: a JSON file or text {"collar": [x, y], "left_shoulder": [x, y], '
+                   '"right_shoulder": [x, y]} in the PNG\'s pixels (image left and right).')
 @click.option("--json", "as_json", is_flag=True, help="Print the result (reports included) as JSON.")
 def fix(photo: str, spec: str, out: str, fmt: str | None, layout: str | None, sheet_out: str | None, bg: str | None,
-        params: tuple[str, ...], as_json: bool) -> None:
+        params: tuple[str, ...], clothes: str | None, clothes_anchors: str | None, as_json: bool) -> None:
     """Make PHOTO (- for stdin) comply with a spec: check, generate, check again.
 
     Exit status: 0 the result passes; 1 something is left (listed as unfixable); 2 an error
@@ -146,7 +187,8 @@ def fix(photo: str, spec: str, out: str, fmt: str | None, layout: str | None, sh
     if asked:
         extra["format"] = asked
     try:
-        result = checker.fix(read_input(photo), spec, **extra)
+        garment = _garment(clothes, clothes_anchors, extra)
+        result = checker.fix(read_input(photo), spec, garment=garment, **extra)
         write_output(out, result.photo)
         if sheet_path and result.sheet is not None:
             write_output(sheet_path, result.sheet)

@@ -7,7 +7,8 @@ a ``Creator``; what differs between them is a stage, never a copy of the pipelin
   ratios), looked up by name in ``FRAMINGS``;
 - the matte: the ``human_matting_model`` backend, the photo's own alpha (a cut-out), or none shown
   (``keep_background``: the matte only measures the crown and the body; the photo's own pixels stay);
-- retouching: any callable (rgb, alpha, mesh) -> (rgb, alpha), e.g. the beauty options.
+- retouching: any callable (rgb, alpha, mesh) -> (rgb, alpha), e.g. the beauty options;
+- clothes: a garment (``checker.generate.clothes``) laid over the body, or none.
 
 The creator also knows what no re-check of the output can be relied on to see: where the body stops above
 the bottom edge, and where the photo's own edge cuts the person inside the frame. It says so as
@@ -26,7 +27,7 @@ import numpy as np
 from ..context import Analysis
 from ..errors import CheckerError
 from ..imaging import Photo
-from . import crop
+from . import clothes, crop
 
 # A body that stops this far above the bottom edge (share of the height, 2 px at least) floats.
 GAP_TOLERANCE = 0.005
@@ -112,7 +113,9 @@ class Creator:
     keep_background: bool = False  # show the photo's own pixels; the matte only measures
     use_own_alpha: bool = False  # the photo is a cut-out: its alpha is the matte
     retouch: Retouch | None = None
-    on_stage: Callable[[str], None] | None = None  # called as each stage ends: matting, beauty, foreground, crop
+    garment: clothes.Garment | None = None  # outfit change: laid over the body after the foreground stage
+    on_stage: Callable[[str], None] | None = None  # called as each stage ends: matting, beauty, foreground,
+    # clothes, crop
 
     def _stage(self, name: str) -> None:
         if self.on_stage is not None:
@@ -137,6 +140,10 @@ class Creator:
             self._stage("beauty")
         fg = rgb if own or self.keep_background else matting.estimate_foreground(rgb, alpha)
         self._stage("foreground")
+        if self.garment is not None:
+            fg, alpha = clothes.dress(a, fg, alpha, self.garment)
+            rgb = fg
+            self._stage("clothes")
         measured = crop.subject_from(a, alpha, fg)
         subject, levelled, placement = self._frame(a, measured, width, height)
         problems = frame_problems(subject, placement)

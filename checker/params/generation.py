@@ -55,8 +55,8 @@ OPTIONS: tuple[Param, ...] = (
     *_beauty("auto_smooth", "smooth_factor", "smooth the skin of"),
     *_beauty("auto_thin_face", "thin_face_factor", "slim"),
     *_beauty("auto_sharp", "sharp_factor", "sharpen"),
-    Param("clothes_id", "string", "outfit change (not offered by this service: refused)", max_len=40,
-          cost=Cost(CLOTHES, "base")),
+    Param("clothes_id", "string", "outfit change: man_1..man_20, woman_1..woman_20, child_1..child_10 "
+          "(GET /api/clothes lists them)", max_len=40, cost=Cost(CLOTHES, "base")),
     Param("preview", "flag", "a watermarked preview", default=False, cost=Cost(0, "free")),
     Param("format", "choice", "file format; default: the spec's first", choices=FORMATS),
     Param("quality", "int", "JPEG quality (then the file-size window is not applied)", lo=1, hi=100),
@@ -104,6 +104,11 @@ FIX = Table(
         Param("hd", "flag", "also answer the same framing at the source's resolution, a transparent PNG "
               "(not with preview)", default=False),
         *OPTIONS,
+        Param("clothes_file", "image", "an outfit change with your own garment: a PNG with alpha (multipart "
+              "upload or base64 in JSON), with clothes_anchors"),
+        Param("clothes_anchors", "string", 'the garment\'s anchors in its pixels, JSON: {"collar": [x, y], '
+              '"left_shoulder": [x, y], "right_shoulder": [x, y]} (image left and right)', max_len=1000,
+              cost=Cost(CLOTHES, "base")),
     ),
     base_price=STANDARD, envelope=KEYS, passthrough=_thresholds,
 )

@@ -63,10 +63,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # Chinese messages stay readable
     app.json.sort_keys = False
 
-    from . import check_api, docs_api, fix_api, health, hivision_api, mask_api, matting_api, page, specs_api, tasks_api
+    from . import (
+        check_api,
+        clothes_api,
+        docs_api,
+        fix_api,
+        health,
+        hivision_api,
+        mask_api,
+        matting_api,
+        page,
+        specs_api,
+        tasks_api,
+    )
 
-    for bp in (check_api.bp, specs_api.bp, fix_api.bp, hivision_api.bp, tasks_api.bp, mask_api.bp, matting_api.bp,
-               health.bp, docs_api.bp, page.bp):
+    for bp in (check_api.bp, specs_api.bp, fix_api.bp, clothes_api.bp, hivision_api.bp, tasks_api.bp, mask_api.bp,
+               matting_api.bp, health.bp, docs_api.bp, page.bp):
         app.register_blueprint(bp)
 
     @app.before_request
