@@ -222,3 +222,22 @@ def test_cli_fix_with_clothes(runner, faces_dir, tmp_path):
     assert listed.exit_code == 0 and len(listed.output.strip().splitlines()) == 50
     bad = runner.invoke(main, ["fix", photo, "--spec", SPEC, "-o", str(tmp_path / "x.jpg"), "--clothes", "hat_1"])
     assert bad.exit_code == 2 and "clothes_id" in bad.output
+
+
+def test_the_task_api_takes_clothes_id(tmp_path, face_bytes):
+    from checker.params.generation import TASKS
+
+    from .test_tasks import create, fetch_result, make_app, upload
+
+    app = make_app(tmp_path)
+    client = app.test_client()
+    try:
+        _, plain = create(client, sync="1", **upload(face_bytes("hivision_idphoto_2.jpg")))
+        _, dressed = create(client, sync="1", clothes_id="child_1", **upload(face_bytes("hivision_idphoto_2.jpg")))
+        assert dressed["data"]["state"] == 1, dressed
+        assert fetch_result(client, dressed["data"]["image"]) != fetch_result(client, plain["data"]["image"])
+        _, bad = create(client, sync="1", clothes_id="child_11", **upload(face_bytes("hivision_idphoto_2.jpg")))
+        assert bad["status"] == 400 and "clothes_id" in bad["message"], bad
+    finally:
+        app.extensions["idphoto_tasks"].stop()
+    assert TASKS.price(TASKS.parse({"clothes_id": "child_1"})) == CLOTHES

@@ -665,3 +665,35 @@ def test_options_reach_the_fix(tab, faces_dir):
     expect(page.locator("#fixed-caption")).to_contain_text("watermarked preview")
     tab.shot("options")
     assert not tab.errors, tab.errors
+
+
+def test_the_outfit_picker_sends_a_garment_and_refuses_half_a_garment(tab, faces_dir, tmp_path):
+    """The picker shows the 50 garments with their thumbnails; the one picked goes to /api/fix as
+    clothes_id; a garment PNG without its anchors is refused on the page, before any request."""
+    page = tab.page
+    page.evaluate(RECORD_FORMS)
+    tab.choose_spec("schengen")
+    page.set_input_files("#file", str(faces_dir / PHOTO))
+    expect(page.locator("#report-section")).to_be_visible()
+    page.locator("#options summary").click()
+    expect(page.locator(".garment")).to_have_count(51)  # own clothes + 50
+    page.locator("#clothes-man_3").scroll_into_view_if_needed()
+    thumb = page.locator('label:has(#clothes-man_3) img')
+    expect(thumb).to_be_visible()
+    page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=thumb.element_handle())
+    page.check("#clothes-man_3")
+    fields, body = fixed_request(page, lambda: page.click("#fix"))
+    assert fields["clothes_id"] == "man_3" and body["after"]["result"]["head_length"] == 1
+    page.check("#clothes-none")
+    (tmp_path / "g.png").write_bytes(_png())
+    page.set_input_files("#opt-clothes_file", str(tmp_path / "g.png"))
+    before = len([u for u in tab.requests if u.endswith("/api/fix")])
+    page.click("#refix") if page.locator("#refix").is_visible() else page.click("#fix")
+    expect(page.get_by_role("status")).to_contain_text("anchors")
+    assert len([u for u in tab.requests if u.endswith("/api/fix")]) == before
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGBA", (40, 40), (0, 0, 80, 255)).save(buf, format="PNG")
+    return buf.getvalue()

@@ -42,6 +42,9 @@ const STRINGS = {
     auto_bright: "Brighten", auto_smooth: "Smooth the skin", auto_thin_face: "Slim the face", auto_sharp: "Sharpen",
     strength: (what) => `${what}: strength`,
     watermarkLegend: "Watermark", previewLabel: "Watermarked preview (free: the photo carries a “PREVIEW” mark)",
+    clothesLegend: "Outfit change", clothesNone: "Own clothes", clothesOwn: "Your own garment (PNG with transparency)",
+    clothesAnchors: "Its anchors (JSON: collar, left_shoulder, right_shoulder)",
+    clothesIncomplete: "A garment of your own needs both its PNG and its anchors, and no garment picked above.",
     legendArrow: "a line or window outside the photo",
     optionsStale: "The options have changed since this photo was made.", refix: "Fix again with the new options",
     bgGradient: "Gradient", bgSecond: "Second colour", renderLabel: "Gradient direction", render1: "top to bottom",
@@ -105,6 +108,9 @@ const STRINGS = {
     auto_bright: "提亮", auto_smooth: "磨皮", auto_thin_face: "瘦脸", auto_sharp: "锐化",
     strength: (what) => `${what}:强度`,
     watermarkLegend: "水印", previewLabel: "带水印的预览(免费:照片上有“PREVIEW”字样)",
+    clothesLegend: "换装", clothesNone: "原有服装", clothesOwn: "自己的服装(带透明背景的 PNG)",
+    clothesAnchors: "锚点(JSON:collar、left_shoulder、right_shoulder)",
+    clothesIncomplete: "自定义服装需要 PNG 和锚点,且不要同时选择上面的服装。",
     legendArrow: "在照片之外的线或范围",
     optionsStale: "选项已更改,当前照片是按旧选项生成的。", refix: "按新选项重新修复",
     bgGradient: "渐变", bgSecond: "第二种颜色", renderLabel: "渐变方式", render1: "从上到下",
@@ -162,6 +168,7 @@ function setLanguage(lang) {
   for (const el of document.querySelectorAll("[data-i18n-alt]")) el.alt = t(el.dataset.i18nAlt);
   for (const [flag, factor] of BEAUTY) $(`opt-${factor}`).setAttribute("aria-label", t("strength", t(flag)));
   for (const b of document.querySelectorAll("[data-lang]")) b.setAttribute("aria-pressed", String(b.dataset.lang === state.lang));
+  for (const el of document.querySelectorAll(".garment span[data-en]")) el.textContent = zh() ? el.dataset.zh : el.dataset.en;
   renderSpecs();
   renderSpecInfo();
   if (state.report) renderReport(state.report, $("report"), $("verdict"));
@@ -324,7 +331,7 @@ function photoForm(extra = {}) {
   const form = new FormData();
   form.append("file", state.file, state.file.name || "photo.jpg");
   form.append("spec_id", String(state.spec.id));
-  for (const [k, v] of Object.entries(extra)) form.append(k, String(v));
+  for (const [k, v] of Object.entries(extra)) form.append(k, v instanceof Blob ? v : String(v));
   return form;
 }
 async function runCheck() {
@@ -602,6 +609,34 @@ function buildBeauty() {
     box.append(label, range, out);
   }
 }
+async function buildClothes() {
+  // The outfit-change picker: "none" and each garment of GET /api/clothes, with its thumbnail.
+  const box = $("clothes");
+  const add = (id, name, thumb) => {
+    const label = document.createElement("label");
+    label.className = "garment";
+    const radio = document.createElement("input");
+    Object.assign(radio, { type: "radio", name: "clothes", value: id, checked: id === "" });
+    radio.id = `clothes-${id || "none"}`;
+    label.append(radio);
+    if (thumb) {
+      const img = document.createElement("img");
+      Object.assign(img, { src: thumb, alt: "", loading: "lazy", width: 64 });
+      label.append(img);
+    }
+    const span = document.createElement("span");
+    if (name) Object.assign(span.dataset, name);  // en and zh: setLanguage switches them
+    else span.dataset.i18n = "clothesNone";
+    span.textContent = name ? (zh() ? name.zh : name.en) : t("clothesNone");
+    label.append(span);
+    box.append(label);
+  };
+  add("", null, null);
+  try {
+    const body = await (await fetch("/api/clothes")).json();
+    for (const g of body.clothes) add(g.id, { en: g.name, zh: g.name_zh }, g.thumbnail);
+  } catch { /* no picker: the rest of the page works */ }
+}
 function sizeMode() {
   return document.querySelector('input[name="size-mode"]:checked').value;
 }
@@ -635,6 +670,20 @@ function optionParams() {
       out[flag] = "1";
       out[factor] = $(`opt-${factor}`).value;
     }
+  }
+  const garment = document.querySelector('input[name="clothes"]:checked');
+  if (garment && garment.value) out.clothes_id = garment.value;
+  const own = $("opt-clothes_file").files[0];
+  const anchors = $("opt-clothes_anchors").value.trim();
+  if (own || anchors) {
+    if (!own || !anchors || out.clothes_id) {
+      $("options").open = true;
+      (own ? $("opt-clothes_anchors") : $("opt-clothes_file")).focus();
+      say(t("clothesIncomplete"), true);
+      return null;
+    }
+    out.clothes_file = own;
+    out.clothes_anchors = anchors;
   }
   if ($("opt-preview").checked) out.preview = "1";
   return out;
@@ -846,6 +895,7 @@ async function download(kind) {
 // --- wiring -----------------------------------------------------------------------------------------------
 function init() {
   buildBeauty();
+  buildClothes();
   let lang = "en";
   try { lang = localStorage.getItem("idphoto.lang") || (navigator.language || "").toLowerCase().startsWith("zh") && "zh" || "en"; } catch { /* ignore */ }
   try { $("api-key").value = sessionStorage.getItem("idphoto.key") || ""; } catch { /* ignore */ }
