@@ -234,6 +234,16 @@ def document() -> dict[str, Any]:
         "/api/specs/{ref}": {"get": _op("check", "One spec, with its checks", _ok_json({"type": "object", "required": [
             "code", "spec"], "properties": {"code": INT, "spec": OBJ}}), "CheckError",
             params=[_path_param("ref", "numeric id or slug")], secure=False, codes=(404, 500))},
+        "/api/clothes": {"get": _op("generate", "List the outfit change's garments (clothes_id)", _ok_json(
+            {"type": "object", "required": ["code", "clothes"], "properties": {"code": INT, "clothes": {
+                "type": "array", "items": {"type": "object", "required": ["id", "name", "name_zh", "thumbnail"],
+                                           "properties": {"id": STR, "name": STR, "name_zh": STR,
+                                                          "thumbnail": STR}}}}}),
+            "CheckError", secure=False, codes=(500,))},
+        "/api/clothes/{gid}.png": {"get": _op("generate", "A garment's thumbnail (PNG with alpha)",
+                                              _ok_image("image/png"), "CheckError",
+                                              params=[_path_param("gid", "a clothes_id")], secure=False,
+                                              codes=(404, 500))},
         "/api/fix": {"post": _op("generate", "Repair a photo to a spec and check the result", _ok_json(
             {"type": "object", "required": ["code", "passed", "photo"], "properties": {
                 "code": INT, "passed": BOOL, "photo": STR, "format": STR, "fixed": {"type": "array"},
