@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import cv2
 import numpy as np
@@ -18,6 +18,9 @@ from . import models
 from .errors import CheckerError
 from .imaging import Photo
 from .models.types import FaceBox, FaceLandmarks
+
+if TYPE_CHECKING:
+    from .models.hands import Hand
 
 T = TypeVar("T")
 
@@ -217,6 +220,11 @@ class Analysis:
         if pts is None:
             raise MeasureError("no body pose was found")
         return pts
+
+    @cached_property
+    def hands(self) -> list[Hand]:
+        """Hands in the photo (21 landmarks each, pixels), most confident first; [] when none."""
+        return list(models.get("hands").detect(self.rgb))
 
     # --- pixel artefacts ------------------------------------------------------------------------
     @cached_property

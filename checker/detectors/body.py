@@ -1,6 +1,6 @@
 """Shoulders and body, classically from the person mask and the face mesh: level shoulders,
 shoulders inside the frame, a body that reaches the bottom edge, bare shoulders and shoulder
-width. Only body_posture (off by default) runs the body-pose model.
+width. body_posture, which runs the body-pose and hand models, lives in posture.py.
 
 Lengths are in face widths (cheek to cheek) so they hold at any photo size. Calibration:
 docs/calibration/body.md.
@@ -49,13 +49,6 @@ HANG_FULL_SCORE = 0.2  # face widths of empty rows under the body that score 100
 # column (so neck and an open collar do not count). Score: the band's skin share; 40 % scores 50.
 BAND_TOP, BAND_BOTTOM, BAND_NECK = 0.25, 1.2, 0.6
 BARE_FULL_SHARE = 0.8
-
-# --- posture (body-pose model) -----------------------------------------------------------------
-POSE_VISIBLE = 0.5
-POSTURE_TILT_FULL = 20.0  # shoulder-line degrees scoring 100 (10 scores 50)
-POSTURE_LEAN_FULL = 30.0  # torso lean degrees scoring 100
-L_SHOULDER, R_SHOULDER, L_WRIST, R_WRIST, L_HIP, R_HIP = 11, 12, 15, 16, 23, 24
-
 
 # --- the body's extent ----------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -192,27 +185,3 @@ def bare_shouldered(a: Analysis) -> dict[str, Any]:
         raise NotApplicable("the shoulders are not visible")
     share = float(skin_mask(a, v.lab[band][::2]).mean())
     return {"bare_shouldered": Measure(value=round(share, 3), score=clamp_score(100 * share / BARE_FULL_SHARE))}
-
-
-# --- posture (body-pose model, only when asked for) ---------------------------------------------
-@detector("body_posture")
-def body_posture(a: Analysis) -> dict[str, Any]:
-    pose = a.body_pose
-    if min(pose[L_SHOULDER, 3], pose[R_SHOULDER, 3]) < POSE_VISIBLE:
-        raise MeasureError("the body-pose model did not find both shoulders")
-    left, right = sorted((pose[L_SHOULDER, :2], pose[R_SHOULDER, :2]), key=lambda p: p[0])
-    tilt = float(np.degrees(np.arctan2(right[1] - left[1], right[0] - left[0])))
-    mid_shoulder = (left + right) / 2
-    score = 100 * abs(tilt) / POSTURE_TILT_FULL
-    lean = None
-    if min(pose[L_HIP, 3], pose[R_HIP, 3]) >= POSE_VISIBLE:
-        mid_hip = (pose[L_HIP, :2] + pose[R_HIP, :2]) / 2
-        lean = float(np.degrees(np.arctan2(mid_shoulder[0] - mid_hip[0], mid_hip[1] - mid_shoulder[1])))
-        score = max(score, 100 * abs(lean) / POSTURE_LEAN_FULL)
-    # a visible wrist above the shoulder line is a hand raised toward the head
-    raised = sum(1 for i in (L_WRIST, R_WRIST) if pose[i, 3] >= POSE_VISIBLE and pose[i, 1] < mid_shoulder[1])
-    if raised:
-        score = 100.0
-    value = {"shoulder_tilt": round(tilt, 1), "torso_lean": None if lean is None else round(lean, 1),
-             "hands_raised": raised}
-    return {"body_posture": Measure(value=value, score=clamp_score(score))}

@@ -1,0 +1,179 @@
+"""Issue 16's checks on labelled real photos and on known edits of them. Prints figures; asserts nothing.
+
+    .venv/bin/python bench/transformed.py --data DIR [--split train|heldout|all] [--check NAME ...]
+                                          [--every N] [--json OUT]
+
+DIR holds the images of data/manifest.csv (data/README.md). For every check of issue 16 (body_posture,
+id_exist, face_gaze, pn_neck_shadow_exist, pn_over_ps, decoration_occlusion) each photo of the split
+with one face is measured as it is (a negative, unless data/posture_labels.csv labels it a positive
+for body_posture) and after each of the check's edits from tests/edits.py (positives: a real hand
+pasted at the chin, a card held up, irises moved, a neck shadow, skin smoothing, an ornament on the
+face). ``--every N`` edits only every N-th photo (negatives are always all measured).
+
+A measure that could not be made counts as a fail verdict, as the service reports it (not assessed
+never passes). Scores are compared with the rule's default maximum from rules/*.json. Photos whose
+edit could not be placed (no neck visible for a neck shadow, say) are counted apart, not as positives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from checker import detectors, rules  # noqa: E402
+from checker.context import Analysis  # noqa: E402
+from checker.errors import CheckerError  # noqa: E402
+from checker.imaging import load_photo  # noqa: E402
+from tests import edits  # noqa: E402
+
+MANIFEST = ROOT / "data" / "manifest.csv"
+POSTURE_LABELS = ROOT / "data" / "posture_labels.csv"
+SHARED = ROOT.parent / "shared" / "faces"
+
+Edit = Callable[[Analysis], np.ndarray | None]
+
+
+@dataclass(frozen=True)
+class Case:
+    check: str  # the rule
+    edits: dict[str, Edit]
+
+
+def _cases() -> dict[str, Case]:
+    hands = {name: edits.cut_hand(load_photo((SHARED / name).read_bytes()).rgb)
+             for name in edits.HAND_SOURCES}
+    out = {
+        "body_posture": Case("body_posture", {
+            f"hand {pose} ({src.split('.')[0]})": (lambda a, p=pose, c=cut: edits.hand_pose(a, c, p))
+            for pose in edits.HAND_POSES for src, cut in hands.items()}),
+    }
+    return out
+
+
+def _analysis(rgb: np.ndarray) -> Analysis:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    return Analysis(load_photo(buf.getvalue()))
+
+
+def _score(a: Analysis, measure: str) -> float | None:
+    """The measure's score, or None when it could not be made (counted as a fail)."""
+    try:
+        m = detectors.measure(a, [measure])[measure]
+    except CheckerError:
+        return None
+    return m.score if m.ok else None
+
+
+def _labels() -> dict[str, str]:
+    """body_posture labels of data/posture_labels.csv: yes when a hand is at the head or the body is
+    turned, no when neither, unsure otherwise."""
+    out = {}
+    if POSTURE_LABELS.exists():
+        for r in csv.DictReader(POSTURE_LABELS.open(encoding="utf-8")):
+            vals = {r["hand_at_head"], r["body_turned"]}
+            out[r["file"]] = "yes" if "yes" in vals else "no" if vals == {"no"} else "unsure"
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--split", default="heldout", choices=("train", "heldout", "all"))
+    ap.add_argument("--check", nargs="*")
+    ap.add_argument("--every", type=int, default=1)
+    ap.add_argument("--sets", nargs="*", help="only manifest files whose path contains one of these")
+    ap.add_argument("--json")
+    args = ap.parse_args(argv)
+    cases = _cases()
+    chosen = args.check or list(cases)
+    the_rules = rules.load_rules()
+    posture = _labels()
+    rows = [r for r in csv.DictReader(MANIFEST.open(encoding="utf-8"))
+            if r["faces"] == "1" and (args.split == "all" or r["split"] == args.split)
+            and (not args.sets or any(s in r["file"] for s in args.sets))]
+    results: dict[str, list[dict[str, object]]] = {c: [] for c in chosen}
+    t0 = time.time()
+    for i, row in enumerate(rows):
+        path = Path(args.data) / row["file"]
+        if not path.exists():
+            continue
+        try:
+            clean = Analysis(load_photo(path.read_bytes()))
+            clean.face  # noqa: B018 - refuse photos with no face or several
+        except CheckerError:
+            continue
+        for name in chosen:
+            case = cases[name]
+            measure = the_rules[case.check].measure
+            label = "no"
+            if case.check == "body_posture" and row["file"] in posture:
+                label = posture[row["file"]]
+            results[name].append({"file": row["file"], "edit": None, "label": label,
+                                  "score": _score(clean, measure)})
+            if i % args.every:
+                continue
+            for edit_name, edit in case.edits.items():
+                try:
+                    rgb = edit(clean)
+                except (CheckerError, ValueError, IndexError) as exc:
+                    rgb, why = None, str(exc)
+                if rgb is None:
+                    results[name].append({"file": row["file"], "edit": edit_name, "label": "skipped",
+                                          "score": None, "why": locals().get("why", "")})
+                    continue
+                try:
+                    score = _score(_analysis(rgb), measure)
+                except CheckerError:
+                    score = None
+                results[name].append({"file": row["file"], "edit": edit_name, "label": "yes", "score": score})
+        if i % 25 == 0:
+            print(f"  {i + 1}/{len(rows)} photos, {time.time() - t0:.0f} s", file=sys.stderr)
+    for name in chosen:
+        report(name, results[name], float(the_rules[cases[name].check].default["max"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
+    return 0
+
+
+def report(name: str, res: list[dict[str, object]], threshold: float) -> None:
+    def fails(r: dict[str, object]) -> bool:
+        s = r["score"]
+        return s is None or float(s) > threshold  # type: ignore[arg-type]
+
+    neg = [r for r in res if r["label"] == "no"]
+    pos = [r for r in res if r["label"] == "yes"]
+    skipped = sum(1 for r in res if r["label"] == "skipped")
+    tpr = sum(map(fails, pos)) / len(pos) if pos else float("nan")
+    fpr = sum(map(fails, neg)) / len(neg) if neg else float("nan")
+    na = sum(1 for r in res if r["score"] is None and r["label"] in ("yes", "no"))
+    print(f"\n{name}: threshold {threshold:g}; {len(pos)} positives / {len(neg)} negatives "
+          f"({skipped} edits could not be placed, {na} not assessed)")
+    print(f"  detection {tpr:.3f}  false alarms {fpr:.3f}  BA {(tpr + 1 - fpr) / 2:.3f}")
+    by_edit: dict[str, list[bool]] = {}
+    for r in pos:
+        by_edit.setdefault(str(r["edit"] or "real, labelled"), []).append(fails(r))
+    for edit_name, got in sorted(by_edit.items()):
+        print(f"    {edit_name:<40} {sum(got)}/{len(got)}")
+    worst = sorted((r for r in neg if fails(r)), key=lambda r: -(r["score"] or 101))[:8]  # type: ignore[operator]
+    for r in worst:
+        print(f"    false alarm: {r['file']} {r['score']}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""Known edits of real photos for the checks of issue 16 (hands, a held card, retouching, a neck shadow,
+gaze), each placed from the photo's own analysis so its size and position are known.
+
+The tests use them on ../shared/faces; bench/transformed.py runs the same edits over the labelled
+photos of data/manifest.csv (calibration on the train split, figures on the held-out one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from checker import models
+from checker.context import CHIN, FACE_LEFT, FACE_RIGHT, Analysis
+
+SUBNASALE = 2  # mesh point under the nose
+
+
+# --- hands -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HandCut:
+    """A real hand cut out of a real photo: its pixels, a soft alpha and its 21 landmarks."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray  # float32 0-1
+    points: np.ndarray  # 21 x 2 pixels
+
+    @property
+    def size(self) -> float:
+        return float(np.linalg.norm(self.points[9] - self.points[0]))
+
+
+HAND_SOURCES = ("mask_pair106_without.jpg", "obama.jpg")  # real hands in ../shared/faces: open, and fingers
+
+
+def cut_hand(rgb: np.ndarray) -> HandCut:
+    """The most confident hand of ``rgb``: the landmarks' hull grown by a fifth of the hand's size,
+    keeping only skin-coloured pixels (warm hue, some chroma, not dark): a sleeve, a phone or the
+    background between the fingers is left out."""
+    hand = models.get("hands").detect(rgb)[0]
+    pts = hand.points[:, :2]
+    h, w = rgb.shape[:2]
+    hull = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(pts.astype(np.float32)).astype(np.int32), (255,))
+    grow = max(2, int(0.2 * hand.size))
+    region = cv2.dilate(hull, np.ones((2 * grow + 1,) * 2, np.uint8)) > 0
+    lab = cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+    skin = (hue > 15) & (hue < 100) & (np.hypot(lab[..., 1], lab[..., 2]) > 6) & (lab[..., 0] > 25)
+    keep = (region & skin).astype(np.uint8)
+    keep = cv2.morphologyEx(keep, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    keep = cv2.morphologyEx(keep, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    alpha = cv2.GaussianBlur(keep.astype(np.float32), (0, 0), 1.2)
+    return HandCut(rgb, alpha, pts)
+
+
+def paste_hand(rgb: np.ndarray, cut: HandCut, anchor: int, at: tuple[float, float], size: float,
+               pointing: float, keep: np.ndarray | None = None) -> np.ndarray:
+    """Paste ``cut`` so its landmark ``anchor`` lands ``at`` (pixels), its wrist-to-knuckle length is
+    ``size`` pixels and the wrist-to-middle-fingertip direction points ``pointing`` degrees (image
+    convention: 0 = right, -90 = up). ``keep``: a bool mask of pixels the hand goes behind."""
+    src = cut.points
+    direction = src[12] - src[0]
+    now = float(np.degrees(np.arctan2(direction[1], direction[0])))
+    m = cv2.getRotationMatrix2D((float(src[anchor, 0]), float(src[anchor, 1])), now - pointing, size / cut.size)
+    m[:, 2] += np.asarray(at, np.float64) - src[anchor]
+    h, w = rgb.shape[:2]
+    hand = cv2.warpAffine(cut.rgb, m, (w, h), flags=cv2.INTER_LINEAR).astype(np.float32)
+    alpha = cv2.warpAffine(cut.alpha, m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
+    if keep is not None:
+        alpha = alpha * (~keep)[..., None]
+    out = rgb.astype(np.float32) * (1 - alpha) + hand * alpha
+    return out.round().clip(0, 255).astype(np.uint8)
+
+
+HAND_POSES = ("chin", "nose", "cheek", "behind_head", "raised")
+
+
+def hand_pose(a: Analysis, cut: HandCut, pose: str) -> np.ndarray:
+    """One of HAND_POSES on the photo of ``a``: the chin resting on the fingers, a fingertip at the
+    nose, a palm on the cheek, a hand behind the head (only what shows beside it), a hand raised
+    beside the face without touching it. The hand is 0.5 face widths from wrist to knuckle."""
+    fw = a.face_width
+    size = 0.5 * fw
+    m = a.mesh
+    if pose == "chin":
+        return paste_hand(a.rgb, cut, 10, (m[CHIN, 0], m[CHIN, 1] + 0.08 * fw), size, -100.0)
+    if pose == "nose":
+        return paste_hand(a.rgb, cut, 8, (m[SUBNASALE, 0] + 0.05 * fw, m[SUBNASALE, 1]), size, -80.0)
+    if pose == "cheek":
+        edge = m[FACE_LEFT, :2]
+        return paste_hand(a.rgb, cut, 9, (edge[0] - 0.15 * fw, edge[1] + 0.1 * fw), size, -95.0)
+    if pose == "behind_head":
+        side = m[FACE_RIGHT, :2]
+        return paste_hand(a.rgb, cut, 9, (side[0] + 0.1 * fw, side[1] - 0.25 * fw), size, -120.0,
+                          keep=_head_mask(a))
+    if pose == "raised":
+        side = m[FACE_LEFT, :2]
+        return paste_hand(a.rgb, cut, 0, (side[0] + 0.3 * fw, m[CHIN, 1]), 0.8 * size, -90.0)
+    raise ValueError(pose)
+
+
+def _head_mask(a: Analysis) -> np.ndarray:
+    """The person above the chin (head and hair)."""
+    rows = np.arange(a.height)[:, None]
+    return a.person & (rows < a.chin_y)
