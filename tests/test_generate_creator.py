@@ -85,3 +85,16 @@ def test_idphoto_carries_the_problems_it_knows_of(face_rgb):
     short = np.ascontiguousarray(rgb[: int(a.chin_y + 0.3 * a.face_width)])
     made = checker.idphoto(encode(short), width=295, height=413, head_measure_ratio=0.1)
     assert "BODY_ENDS_ABOVE_FRAME" in {p.reason for p in made.problems}
+
+
+def test_one_model_registry_serves_face_detectors_and_matting():
+    """The matting backends are models of the same registry as the face detectors: the same get(), the
+    same instance, the same loud failure for an unknown name."""
+    from checker import models
+    from checker.generate import matting
+
+    assert matting.backend("embedded") is models.get(models.MATTING["embedded"])
+    assert models.face_detector_for("mtcnn") == "mtcnn" and models.MATTING["rmbg-1.4"] == "matting:rmbg-1.4"
+    with pytest.raises(CheckerError) as info:
+        models.get("matting:photoshop")
+    assert info.value.status == "MODEL_UNAVAILABLE" and "matting:embedded" in info.value.message

@@ -1,6 +1,7 @@
 """Person matting: an alpha matte of the person, and the person's own colours at its soft edges.
 
-Backends sit behind one name registry (seed 000's ``human_matting_model`` names). The embedded
+Backends are models of checker.models' one registry (seed 000's ``human_matting_model`` names,
+``models.MATTING``; checker/models/matting_backends.py). The embedded
 default refines mediapipe's selfie segmentation (already computed by the Analysis for the checks)
 to hair-level edges; the ONNX models run when their weight files are in CHECKER_MODELS_DIR and
 are MODEL_UNAVAILABLE otherwise. docs/generation/matting.md has the measured comparison of the two
@@ -9,14 +10,13 @@ refinements (colour guided filter, closed-form matting).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import cv2
 import numpy as np
 
+from .. import models
 from ..context import Analysis
 from ..errors import CheckerError
 from ..models import files
@@ -159,86 +159,14 @@ class _MattingLaplacian:
 
 
 # --- backends ------------------------------------------------------------------------------------
-class EmbeddedMatte:
-    """mediapipe selfie segmentation, refined: ``guided`` (default) or ``closed_form``."""
-
-    def __init__(self, refine: str = "guided") -> None:
-        if refine not in REFINEMENTS:
-            raise CheckerError("INVALID_ARGUMENT", f"refinement {refine!r} is not one of {', '.join(REFINEMENTS)}")
-        self.refine = REFINEMENTS[refine]
-
-    def alpha(self, a: Analysis) -> np.ndarray:
-        return self.refine(a.rgb, a.raw_person_mask)
-
-
+# The backends are models of the one registry (checker/models/matting_backends.py), by the
+# human_matting_model names of checker.models.MATTING.
 REFINEMENTS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "guided": guided_alpha,
     "closed_form": closed_form_alpha,
 }
-
-
-@dataclass(frozen=True)
-class OnnxMatteSpec:
-    """An ONNX matting model's conventions."""
-
-    file: str  # name in checker.models.files
-    size: str  # "ref512" (sides near 512, multiples of 32) or "square1024"
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    output: str  # "matte" (0-1), "minmax" (rescale to 0-1) or "logits" (sigmoid)
-    output_index: int = 0
-
-
-class OnnxMatte:
-    """A matting network run with onnxruntime on the whole photo."""
-
-    def __init__(self, spec: OnnxMatteSpec) -> None:
-        self.spec = spec
-        self._lock = threading.Lock()
-
-    def _input(self, rgb: np.ndarray) -> np.ndarray:
-        h, w = rgb.shape[:2]
-        if self.spec.size == "square1024":
-            tw = th = 1024
-        else:  # MODNet: scale so the long side is 512 (short side at least 512 for small photos), /32
-            k = 512 / max(h, w) if max(h, w) > 512 or min(h, w) >= 512 else 512 / min(h, w)
-            tw, th = max(32, round(w * k / 32) * 32), max(32, round(h * k / 32) * 32)
-        x = cv2.resize(rgb, (tw, th), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-        x = (x - np.array(self.spec.mean, np.float32)) / np.array(self.spec.std, np.float32)
-        return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
-
-    def alpha(self, a: Analysis) -> np.ndarray:
-        session = files.onnx_session(self.spec.file)  # MODEL_UNAVAILABLE when the file is absent
-        x = self._input(a.rgb)
-        with self._lock:
-            outputs = session.run(None, {session.get_inputs()[0].name: x})
-        out = np.asarray(outputs[self.spec.output_index], np.float32)
-        out = out.reshape(out.shape[-2], out.shape[-1])
-        if self.spec.output == "logits":
-            out = 1.0 / (1.0 + np.exp(-out))
-        elif self.spec.output == "minmax":
-            lo, hi = float(out.min()), float(out.max())
-            out = (out - lo) / (hi - lo) if hi > lo else np.zeros_like(out)
-        h, w = a.rgb.shape[:2]
-        return np.clip(cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0).astype(np.float32)
-
-
-_HALF = (0.5, 0.5, 0.5)
-_IMAGENET_MEAN, _IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-
-BACKENDS: dict[str, Callable[[], Any]] = {
-    "embedded": EmbeddedMatte,
-    "embedded-closed-form": lambda: EmbeddedMatte("closed_form"),
-    "modnet_photographic_portrait_matting": lambda: OnnxMatte(
-        OnnxMatteSpec("modnet_photographic_portrait_matting", "ref512", _HALF, _HALF, "matte")),
-    "hivision_modnet": lambda: OnnxMatte(OnnxMatteSpec("hivision_modnet", "ref512", _HALF, _HALF, "matte")),
-    "rmbg-1.4": lambda: OnnxMatte(OnnxMatteSpec("rmbg-1.4", "square1024", _HALF, (1.0, 1.0, 1.0), "minmax")),
-    "birefnet-v1-lite": lambda: OnnxMatte(
-        OnnxMatteSpec("birefnet-v1-lite", "square1024", _IMAGENET_MEAN, _IMAGENET_STD, "logits", output_index=-1)),
-}
+BACKENDS = models.MATTING  # human_matting_model name -> registry name
 ALIASES = {"": "embedded", "mediapipe": "embedded", "default": "embedded"}
-_INSTANCES: dict[str, Any] = {}
-_LOCK = threading.Lock()
 
 
 # Seed 000's default human_matting_model: its clients send it whether or not they care which
@@ -263,15 +191,8 @@ def resolve(name: str | None) -> str:
 
 
 def backend(name: str | None) -> Any:
-    """The matting backend for a human_matting_model value (see resolve())."""
-    key = resolve(name)
-    if key not in BACKENDS:
-        raise CheckerError("INVALID_ARGUMENT",
-                           f"human_matting_model {name!r} is not one of {', '.join(sorted(BACKENDS))}")
-    with _LOCK:
-        if key not in _INSTANCES:
-            _INSTANCES[key] = BACKENDS[key]()
-    return _INSTANCES[key]
+    """The matting backend for a human_matting_model value (see resolve()): the registry's instance."""
+    return models.get(BACKENDS[resolve(name)])
 
 
 def person_alpha(a: Analysis, model: str | None = None) -> np.ndarray:

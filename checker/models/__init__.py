@@ -1,4 +1,5 @@
-"""Model backends behind one name -> class registry.
+"""Model backends behind one name -> class registry: face detectors, landmarkers, segmenters,
+classifiers and person matting (``matting:<name>``).
 
 ``get(name)`` builds a model the first time it is asked for and returns the same instance after
 that, so each process loads each model once; nothing is loaded at import time. Unknown names fail
@@ -73,6 +74,12 @@ FACE_DETECTORS = {
     "face_plusplus": "face_plusplus",
     "yunet": "yunet",
 }
+
+
+# Seed 000's human_matting_model values -> registry names (checker/models/matting_backends.py).
+MATTING = {name: f"matting:{name}" for name in (
+    "embedded", "embedded-closed-form", "modnet_photographic_portrait_matting", "hivision_modnet", "rmbg-1.4",
+    "birefnet-v1-lite")}
 
 
 def face_detector_for(choice: str | None) -> str:
