@@ -127,13 +127,16 @@ def truths():
 
 
 # (person, background) -> bounds on the default (guided filter) matte's whole-image SAD (/1000) and its MSE
-# (x1000) in the edge band: the figures measured when the guided filter was kept (SAD 1.46, 1.51, 6.98; band
-# MSE 27.5, 17.0, 93.1) plus 10% and 8%. The segmentation mask alone (1.48, 1.77, 7.22; 32.5, 25.7, 102)
-# fails each.
+# (x1000) in the edge band: the figures measured with the background cap (SAD 1.53, 1.47, 7.06; band MSE 37.0,
+# 15.8, 109.0) plus 10% and 8%. Before the cap the filter measured 1.46, 1.51, 6.98 and 27.5, 17.0, 93.1; the
+# segmentation mask alone 1.48, 1.77, 7.22 and 32.5, 25.6, 102.0. The cap takes the old background out of the
+# fringe (the alpha above the truth, "spill", 0.14, 1.08, 3.72 against 0.33, 1.33, 4.24 before) and with it
+# some hair and an ear the segmentation was unsure of, where the new backdrop has their colours (the street's
+# red sign behind the ear, the flag's dark stripes behind the curls): docs/generation/matting.md.
 ALPHA_BOUNDS = {
-    ("hivision_idphoto_2.jpg", "street"): (1.6, 29.7),
-    ("hivision_test3.jpg", "room"): (1.66, 18.3),
-    ("hivision_idphoto_1.jpg", "flag"): (7.7, 100.5),
+    ("hivision_idphoto_2.jpg", "street"): (1.69, 40.0),
+    ("hivision_test3.jpg", "room"): (1.62, 17.1),
+    ("hivision_idphoto_1.jpg", "flag"): (7.77, 117.7),
 }
 
 
@@ -148,10 +151,13 @@ def test_alpha_error_on_known_alpha_composites(truths, person, bg):
     sad, band_mse = bench.alpha_errors(alpha, truth.alpha)["sad"], bench.alpha_errors(alpha, truth.alpha, band)["mse"]
     sad_max, mse_max = ALPHA_BOUNDS[(person, bg)]
     assert sad < sad_max and band_mse < mse_max, (sad, band_mse)
-    # paired, same image: the refinement beats the segmentation mask it starts from
+    # paired, same image, against the segmentation mask it starts from: much less background spilled into
+    # the matte (measured 0.54, 0.70, 0.86 of the mask's), and the whole-image error at most 5% above the
+    # mask's where the hair it loses costs more than the spill it removes (measured 1.03, 0.83, 0.98)
     raw = a.raw_person_mask
-    assert sad < bench.alpha_errors(raw, truth.alpha)["sad"]
-    assert band_mse < 0.95 * bench.alpha_errors(raw, truth.alpha, band)["mse"]
+    spill, raw_spill = (float(np.clip(x - truth.alpha, 0, None).sum()) for x in (alpha, raw))
+    assert spill < 0.9 * raw_spill, (spill, raw_spill)
+    assert sad < 1.05 * bench.alpha_errors(raw, truth.alpha)["sad"]
 
 
 def test_hair_carries_no_trace_of_a_saturated_old_background(truths):

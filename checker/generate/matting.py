@@ -27,6 +27,9 @@ from ..models import files
 GF_RADIUS = 1 / 24
 GF_EPS = 1e-3
 GF_SCALE = 4
+# Where the photo's colours cannot explain the mask inside a window (the filter would only blur it
+# into a wide translucent ramp), the mask itself is taken, steepened by SHARP_GAIN about 0.5.
+SHARP_GAIN = 4.0
 # Closed-form matting (Levin et al. 2008) on a trimap from the mask, solved matrix-free with
 # conjugate gradients (He, Sun and Tang 2010) at a working size of CF_SIDE px on the long side.
 CF_SIDE = 480
@@ -37,6 +40,28 @@ CF_ITERATIONS = 80
 # Trimap: mask >= TRI_FG is foreground, <= TRI_BG background, the rest (and a band around the
 # silhouette of TRI_BAND of the short side) unknown.
 TRI_FG, TRI_BG, TRI_BAND = 0.95, 0.05, 1 / 120
+# The old background's colours (background_cap). The segmentation mask is loose near hair and
+# shoulders: it spreads over the backdrop there, soft in the unknown band and sometimes solid a few
+# pixels beyond the person, and the filter alone keeps that as a translucent fringe of old background.
+# So every pixel outside the mask's 0.5 level or less than BG_REACH trimap bands inside it is compared
+# with two local palettes: the colours of the clear background (trimap 0) and of the deep foreground
+# (the trimap's foreground deeper than that) nearest to it and to its 8 neighbours BG_OFFSET of the
+# short side away (a window, its frame and the curtain beside it are all "the background here").
+# With db (less BG_NOISE, RGB units) and df its distances to the nearest colour of each palette,
+# r = db / (db + df) is 0 on the background, 1 on the person and about alpha on a mixed pixel. Only
+# where the two palette colours are at least BG_SEP apart and the pixel lies within BG_LINE x that
+# distance of the line between them (a mix of the two, not a third colour such as an ear next to dark
+# hair) does r tell anything: there alpha may not exceed (r - BG_CAP[0]) / BG_CAP[1], and it is 0 where
+# r < BG_CLEAR in a region that reaches the clear background. Read at the filter's working scale, or
+# finer where that would leave fewer than BG_SIDE px on the short side.
+BG_REACH = 3.0
+BG_OFFSET = 1 / 50
+BG_NOISE = 6.0
+BG_SEP = 30.0
+BG_LINE = 0.5
+BG_CAP = (0.05, 0.6)
+BG_CLEAR = 0.25
+BG_SIDE = 150
 
 
 def _box(x: np.ndarray, r: int) -> np.ndarray:
@@ -45,36 +70,77 @@ def _box(x: np.ndarray, r: int) -> np.ndarray:
 
 def guided_alpha(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Colour guided filter (He et al.) of a soft mask, guided by the photo: the mask's blurry
-    edge snaps to the photo's edges, hair strands included."""
+    edge snaps to the photo's edges, hair strands included. The mask is first held under the
+    background cap (background_cap: no alpha where the colour is the old backdrop's), and where a
+    window's colours do not explain it the steepened mask replaces the filter's blur."""
+    mask = mask.astype(np.float32)
     h, w = mask.shape
     r = max(2, round(min(h, w) * GF_RADIUS))
     s = GF_SCALE
     small = (max(1, w // s), max(1, h // s))
-    guide = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    p = cv2.resize(mask.astype(np.float32), small, interpolation=cv2.INTER_AREA)
-    rs = max(1, r // s)
-    a, b = _gf_coefficients(guide, p, rs, GF_EPS)
-    full = rgb.astype(np.float32) / 255.0
-    a = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)
-    b = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
-    alpha = np.clip(np.einsum("hwc,hwc->hw", a, full) + b, 0.0, 1.0).astype(np.float32)
-    # Only the unknown band is the filter's to decide: inside the body a light face on a light
-    # backdrop must not turn translucent, and clear background stays clear.
+    img_s = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA).astype(np.float32)
+    m_s = cv2.resize(mask, small, interpolation=cv2.INTER_AREA)
+    band = _band(h, w)
+    # The background's colours at the filter's scale, or finer for a small photo (its unknown band is
+    # only a few pixels wide).
+    e = max(1, min(s, min(h, w) // BG_SIDE))
+    if e == s:
+        cap_s = cap_e = background_cap(img_s, m_s, band / s, min(h, w) / s)
+    else:
+        size_e = (max(1, w // e), max(1, h // e))
+        cap_e = background_cap(cv2.resize(rgb, size_e, interpolation=cv2.INTER_AREA).astype(np.float32),
+                               cv2.resize(mask, size_e, interpolation=cv2.INTER_AREA), band / e, min(h, w) / e)
+        cap_s = cv2.resize(cap_e, small, interpolation=cv2.INTER_AREA)
+    p = np.minimum(m_s, cap_s)
+    a, b, fit = _gf_coefficients(img_s / 255.0, p, max(1, r // s), GF_EPS)
+    coef = cv2.resize(np.dstack([a, b, fit, cap_s]), (w, h), interpolation=cv2.INTER_LINEAR)
+    if e != s:
+        coef[..., 5] = cv2.resize(cap_e, (w, h), interpolation=cv2.INTER_LINEAR)
+    # Only the unknown band (and foreground pixels the background cap holds down) are the filter's to
+    # decide: inside the body a light face on a light backdrop must not turn translucent, and clear
+    # background stays clear.
     tri = trimap(mask)
-    alpha[tri == 1.0] = 1.0
-    alpha[tri == 0.0] = 0.0
+    held = coef[..., 5] < 0.999
+    alpha = ((tri == 1.0) & ~held).astype(np.float32)
+    idx = np.flatnonzero((tri == 0.5) | ((tri == 1.0) & held))
+    c = coef.reshape(-1, 6)[idx]
+    px = rgb.reshape(-1, 3)[idx].astype(np.float32) / 255.0
+    q = np.einsum("nc,nc->n", c[:, :3], px) + c[:, 3]
+    cap = c[:, 5]
+    steep = np.clip((np.minimum(mask.reshape(-1)[idx], cap) - 0.5) * SHARP_GAIN + 0.5, 0.0, 1.0)
+    vals = np.clip(np.minimum(c[:, 4] * q + (1.0 - c[:, 4]) * steep, cap), 0.0, 1.0)
+    alpha.reshape(-1)[idx] = vals
     return alpha
 
 
-def _gf_coefficients(guide: np.ndarray, p: np.ndarray, r: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel linear coefficients a (3) and b of the guided filter, averaged over windows."""
+def _gf_coefficients(guide: np.ndarray, p: np.ndarray, r: int, eps: float
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-pixel linear coefficients a (3) and b of the guided filter, averaged over windows, and how
+    far the colours explain p in each window: the share of p's variance the linear fit carries (0-1;
+    1 where p is flat), averaged likewise."""
     mean_i = _box(guide, r)
     mean_p = _box(p, r)
     cov_ip = _box(guide * p[:, :, None], r) - mean_i * mean_p[:, :, None]
-    sigma = _window_covariance(guide, mean_i, r) + eps * np.eye(3, dtype=np.float32)
-    a = np.linalg.solve(sigma, cov_ip[..., None])[..., 0]
+    a = _solve_sym3(_window_covariance(guide, mean_i, r), eps, cov_ip)
     b = mean_p - np.einsum("hwc,hwc->hw", a, mean_i)
-    return _box(a, r), _box(b, r)
+    var_p = _box(p * p, r) - mean_p * mean_p
+    fit = np.clip(np.einsum("hwc,hwc->hw", a, cov_ip) / np.maximum(var_p, 1e-6), 0.0, 1.0)
+    fit[var_p < 1e-4] = 1.0
+    return _box(a, r), _box(b, r), _box(fit, r)
+
+
+def _solve_sym3(cov: np.ndarray, eps: float, y: np.ndarray) -> np.ndarray:
+    """(cov + eps I)^-1 y per pixel for symmetric 3 x 3 cov (H x W x 3 x 3) by cofactors: a batched
+    np.linalg.solve costs 5x more."""
+    s00, s01, s02 = cov[..., 0, 0] + eps, cov[..., 0, 1], cov[..., 0, 2]
+    s11, s12, s22 = cov[..., 1, 1] + eps, cov[..., 1, 2], cov[..., 2, 2] + eps
+    c00, c01, c02 = s11 * s22 - s12 * s12, s02 * s12 - s01 * s22, s01 * s12 - s02 * s11
+    c11, c12, c22 = s00 * s22 - s02 * s02, s01 * s02 - s00 * s12, s00 * s11 - s01 * s01
+    det = s00 * c00 + s01 * c01 + s02 * c02
+    y0, y1, y2 = y[..., 0], y[..., 1], y[..., 2]
+    out = np.stack([c00 * y0 + c01 * y1 + c02 * y2, c01 * y0 + c11 * y1 + c12 * y2,
+                    c02 * y0 + c12 * y1 + c22 * y2], axis=-1)
+    return (out / det[..., None]).astype(np.float32)
 
 
 def _window_covariance(guide: np.ndarray, mean_i: np.ndarray, r: int) -> np.ndarray:
@@ -88,10 +154,13 @@ def _window_covariance(guide: np.ndarray, mean_i: np.ndarray, r: int) -> np.ndar
     return cov
 
 
+def _band(h: int, w: int) -> int:
+    return max(2, round(min(h, w) * TRI_BAND))
+
+
 def trimap(mask: np.ndarray) -> np.ndarray:
     """1 foreground, 0 background, 0.5 unknown (the soft edge plus a band around the silhouette)."""
-    h, w = mask.shape
-    band = max(2, round(min(h, w) * TRI_BAND))
+    band = _band(*mask.shape)
     kernel = np.ones((2 * band + 1, 2 * band + 1), np.uint8)
     fg = cv2.erode((mask >= TRI_FG).astype(np.uint8), kernel)
     bg = cv2.erode((mask <= TRI_BG).astype(np.uint8), kernel)
@@ -99,6 +168,69 @@ def trimap(mask: np.ndarray) -> np.ndarray:
     tri[fg == 1] = 1.0
     tri[bg == 1] = 0.0
     return tri
+
+
+def background_cap(img: np.ndarray, mask: np.ndarray, band: float, side: float) -> np.ndarray:
+    """The most alpha each pixel's colour allows (1 where it tells nothing), from the local palettes of
+    the clear background and of the deep foreground (see BG_REACH). img: float RGB 0-255 and mask at
+    one working scale; band: the full-resolution trimap band and side: the photo's short side, both in
+    working pixels."""
+    tri = trimap(mask)
+    # The segmentation's own edge (its 0.5 level) is wrong by a few pixels at most: only pixels outside
+    # it or within BG_REACH bands inside it can be the backdrop, the deeper ones are the person.
+    inside = (mask >= 0.5).astype(np.uint8)
+    near = cv2.distanceTransform(inside, cv2.DIST_L2, 3) <= max(1.0, band * BG_REACH)
+    deep = (tri == 1.0) & ~near
+    clear = tri == 0.0
+    cap = np.ones(mask.shape, np.float32)
+    if not deep.any() or not clear.any():
+        return cap
+    ys, xs = np.nonzero(near & ~clear)
+    colour = img[ys, xs]
+    palettes = cv2.GaussianBlur(img, (0, 0), 1.0)  # one working pixel: JPEG noise and single specks out
+    d = max(1, round(side * BG_OFFSET))
+    db, bg = _palette_distance(palettes, clear, colour, ys, xs, d)
+    df, fg = _palette_distance(palettes, deep, colour, ys, xs, d)
+    db = np.maximum(db - BG_NOISE, 0.0)
+    share = db / np.maximum(db + df, 1e-3)
+    fb = fg - bg
+    sep2 = np.maximum(np.einsum("nc,nc->n", fb, fb), 1e-6)
+    t = np.clip(np.einsum("nc,nc->n", colour - bg, fb) / sep2, 0.0, 1.0)
+    off = colour - bg - t[:, None] * fb  # from the line between the two palette colours
+    telling = (sep2 > BG_SEP ** 2) & (np.einsum("nc,nc->n", off, off) < BG_LINE ** 2 * sep2)
+    cap[ys, xs] = np.where(telling, np.clip((share - BG_CAP[0]) / BG_CAP[1], 0.0, 1.0), 1.0)
+    # Clear background only where it reaches the photo's clear background: a patch of the person's own
+    # colours that happens to match the backdrop (a highlight in the hair) keeps its matte.
+    seed = np.zeros(mask.shape, np.uint8)
+    seed[ys, xs] = telling & (share < BG_CLEAR)
+    n, labels = cv2.connectedComponents(seed | clear.astype(np.uint8), connectivity=8)
+    reach = np.zeros(n, bool)
+    reach[np.unique(labels[clear])] = True
+    reach[0] = False
+    cap[(seed == 1) & reach[labels]] = 0.0
+    return cap
+
+
+def _palette_distance(img: np.ndarray, known: np.ndarray, colour: np.ndarray, ys: np.ndarray, xs: np.ndarray,
+                      d: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each point (ys, xs) with colour (N x 3): the distance to the nearest of the colours of the
+    known pixels nearest to it and to its 8 neighbours d px away, and that colour."""
+    _, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 3,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    ky, kx = np.nonzero(known)  # DIST_LABEL_PIXEL numbers the zero pixels in row-major order from 1
+    table = np.zeros((len(ky) + 1, 3), np.float32)
+    table[1:] = img[ky, kx]
+    h, w = known.shape
+    best = np.full(len(ys), np.inf, np.float32)
+    pick = np.zeros((len(ys), 3), np.float32)
+    for dy, dx in ((dy, dx) for dy in (-d, 0, d) for dx in (-d, 0, d)):
+        c = table[labels[np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)]]
+        diff = colour - c
+        dist = np.sqrt(np.einsum("nc,nc->n", diff, diff))
+        closer = dist < best
+        best[closer] = dist[closer]
+        pick[closer] = c[closer]
+    return best, pick
 
 
 def closed_form_alpha(rgb: np.ndarray, mask: np.ndarray, iterations: int = CF_ITERATIONS) -> np.ndarray:
