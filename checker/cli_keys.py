@@ -1,22 +1,44 @@
-"""``idphoto keys``: API keys for the HTTP service (create, list, revoke).
+"""``idphoto keys``: API keys for the HTTP service (create, list, revoke, credits).
 
-Keys live in SQLite ($CHECKER_KEYS_DB, else keys.sqlite3 in the instance folder: $CHECKER_INSTANCE_DIR or
-the per-user data folder, e.g. ~/.local/share/idphoto/instance), secrets stored hashed.
-While there is no active key the server is open but answers only its own machine.
+Keys live where the servers keep them: on the shared Redis store when $CHECKER_STORE_URL is set (every
+API server of a multi-machine deployment sees a change at once), else in SQLite ($CHECKER_KEYS_DB, else
+keys.sqlite3 in the instance folder: $CHECKER_INSTANCE_DIR or the per-user data folder, e.g.
+~/.local/share/idphoto/instance). Secrets are stored hashed. While there is no active key the server is
+open but answers only its own machine.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
 
-from .keys import SCOPES, Key, KeyStore, default_path
+from .keys import SCOPES, Key
+from .store import Keys, open_keys
+
+T = TypeVar("T")
 
 
-def _store() -> KeyStore:
-    return KeyStore(default_path())
+def _store() -> Keys:
+    from .tasks.settings import env_config
+
+    try:
+        return open_keys(env_config())
+    except ValueError as exc:  # a CHECKER_STORE_URL that is not a Redis URL
+        raise click.ClickException(str(exc)) from None
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    """Run ``action()``; a store that cannot be reached is a one-line error, not a traceback."""
+    from .errors import StorageUnavailable
+
+    try:
+        return action()
+    except StorageUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _when(ts: float | None) -> str:
@@ -32,8 +54,8 @@ def _row(k: Key) -> dict[str, object]:
 
 @click.group("keys")
 def keys_group() -> None:
-    """API keys for the HTTP service (file: $CHECKER_KEYS_DB, else keys.sqlite3 in $CHECKER_INSTANCE_DIR or
-    ~/.local/share/idphoto/instance)."""
+    """API keys for the HTTP service (on $CHECKER_STORE_URL when set; else the file $CHECKER_KEYS_DB, else
+    keys.sqlite3 in $CHECKER_INSTANCE_DIR or ~/.local/share/idphoto/instance)."""
 
 
 @keys_group.command("create")
@@ -52,14 +74,14 @@ def create_cmd(name: str, credits: int | None, rate: float | None, expires_in_da
                scopes: tuple[str, ...], as_json: bool) -> None:
     """Create a key and print it. The secret is shown this once only."""
     store = _store()
-    key = store.create(name, credits=credits, rate_per_second=rate, expires_in_days=expires_in_days,
-                       scopes=scopes or ("*",))
+    key = _guarded(lambda: store.create(name, credits=credits, rate_per_second=rate,
+                                        expires_in_days=expires_in_days, scopes=scopes or ("*",)))
     key_id, _, secret = key.partition(".")
     if as_json:
         click.echo(json.dumps({"key": key, "api_id": key_id, "api_secret": secret}))
         return
     click.echo(key)
-    click.echo(f"stored in {store.path}. Send it as the APIKEY or X-API-KEY header or as app_key, or as "
+    click.echo(f"stored in {store.where}. Send it as the APIKEY or X-API-KEY header or as app_key, or as "
                f"api_id={key_id} with api_secret=<the part after the dot>.", err=True)
 
 
@@ -67,7 +89,8 @@ def create_cmd(name: str, credits: int | None, rate: float | None, expires_in_da
 @click.option("--json", "as_json", is_flag=True)
 def list_cmd(as_json: bool) -> None:
     """Every key: state, limits, credits left, requests so far (never the secret)."""
-    rows = [_row(k) for k in _store().list()]
+    store = _store()
+    rows = [_row(k) for k in _guarded(store.list)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -86,6 +109,27 @@ def list_cmd(as_json: bool) -> None:
 def revoke_cmd(key_id: str) -> None:
     """Stop KEY_ID (the part before the dot) from working, at once, for every server process."""
     key_id = key_id.partition(".")[0]
-    if not _store().revoke(key_id):
+    store = _store()
+    if not _guarded(lambda: store.revoke(key_id)):
         raise click.ClickException(f"no active key {key_id!r} (see `idphoto keys list`)")
     click.echo(f"revoked {key_id}", err=True)
+
+
+@keys_group.command("credits")
+@click.argument("key_id")
+@click.argument("credits", type=int)
+def credits_cmd(key_id: str, credits: int) -> None:
+    """Add CREDITS to KEY_ID's balance (a negative number takes them away); prints what remains."""
+    key_id = key_id.partition(".")[0]
+    store = _store()
+    if _guarded(lambda: store.get(key_id)) is None:
+        raise click.ClickException(f"no key {key_id!r} (see `idphoto keys list`)")
+    _guarded(lambda: store.add_credits(key_id, credits))
+    key = _guarded(lambda: store.get(key_id))
+    click.echo(f"{key_id}: {key.remaining if key else '?'} credits left", err=True)
+
+
+@keys_group.command("where")
+def where_cmd() -> None:
+    """Where the keys are kept (the shared store's URL without its password, or the SQLite file)."""
+    click.echo(_store().where)

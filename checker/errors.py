@@ -59,6 +59,17 @@ class CheckerError(Exception):
 # --- storage faults -------------------------------------------------------------------------------
 STORAGE_RETRY_AFTER = 30  # seconds a client is told to wait when the state folder cannot be written
 
+
+class StorageUnavailable(Exception):
+    """A shared store (Redis, checker/store/) that cannot be reached or cannot write just now:
+    STORAGE_UNAVAILABLE (503), or STORAGE_FULL (507) when it is out of memory. It comes back by
+    itself (a restarted Redis), so clients are told to retry soon."""
+
+    def __init__(self, message: str, *, status: str = "STORAGE_UNAVAILABLE", retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 _READ_ONLY_ERRNOS = frozenset({errno.EROFS})
 _DENIED_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EIO})  # storage only when on our own files
@@ -105,6 +116,10 @@ def storage_error(exc: BaseException, roots: Iterable[str | os.PathLike[str]] = 
     errors on a file under one of ``roots`` (the state folders) are STORAGE_UNAVAILABLE (503). Both
     carry a Retry-After: they last until an operator frees space or fixes the folder, and the
     service recovers by itself then."""
+    if isinstance(exc, StorageUnavailable):
+        err = CheckerError(exc.status, "the server's shared store cannot be reached just now; try again later")
+        err.retry_after = exc.retry_after
+        return err
     status: str | None = sqlite_fault(exc)
     if status is None and isinstance(exc, OSError):
         code = exc.errno

@@ -1,4 +1,5 @@
-"""API keys, rate limits and credits, kept in SQLite.
+"""API keys, rate limits and credits, kept in SQLite (this module, the embedded default) or on the
+shared Redis store (checker/store/redis_keys.py, when CHECKER_STORE_URL is set; the same rules).
 
 A key is ``<id>.<secret>``: the id is public (seed 001 sends it as ``api_id``), the secret is
 shown once at creation and stored only as a SHA-256 hash (secrets are 32 random bytes, so a fast
@@ -90,29 +91,24 @@ class KeyStore:
         self.path = Path(path)
         self._sql = Database(self.path, _SCHEMA)  # credits: every commit on disk (synchronous FULL)
         # Rate windows counted here while the file cannot be written: (key id, second) -> requests.
-        self._memory_windows: dict[tuple[str, int], int] = {}
-        self._memory_lock = threading.Lock()
+        self._memory = MemoryWindows()
         self._degraded = False  # the last hit could not be written (logged once, not per request)
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
 
     # --- administration -------------------------------------------------------------------------
     def create(self, name: str = "", *, credits: int | None = None, rate_per_second: float | None = None,
                expires_in_days: float | None = None, scopes: tuple[str, ...] | list[str] = ("*",)) -> str:
         """A new key; the returned ``id.secret`` string is the only time the secret is seen."""
-        unknown = [s for s in scopes if s != "*" and s not in SCOPES]
-        if unknown or not scopes:
-            raise ValueError(f"unknown scope {', '.join(unknown) or '(none)'}; use * or {', '.join(SCOPES)}")
-        if credits is not None and credits < 0:
-            raise ValueError("credits cannot be negative")
-        if rate_per_second is not None and rate_per_second <= 0:
-            raise ValueError("the rate must be positive")
-        key_id = "k" + secrets.token_hex(6)
-        secret = secrets.token_urlsafe(32)
-        now = time.time()
-        expires = now + expires_in_days * 86400 if expires_in_days is not None else None
+        key_id, secret, row = new_key_row(name, credits=credits, rate_per_second=rate_per_second,
+                                          expires_in_days=expires_in_days, scopes=scopes)
         with self._sql.transaction() as db:
             db.execute("INSERT INTO api_keys (id, name, secret_hash, created_at, expires_at, rate_per_second, credits,"
                        " scopes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (key_id, name, _hash(secret), now, expires, rate_per_second, credits, ",".join(scopes)))
+                       (key_id, name, row["secret_hash"], row["created_at"], row["expires_at"], rate_per_second,
+                        credits, row["scopes"]))
         return f"{key_id}.{secret}"
 
     def list(self) -> list[Key]:
@@ -139,12 +135,7 @@ class KeyStore:
     # --- requests -------------------------------------------------------------------------------
     def authenticate(self, key_id: str, secret: str) -> Key:
         """The key for these credentials; UNAUTHORIZED or KEY_EXPIRED (401)."""
-        row = self._sql.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
-        if row is None or not hmac.compare_digest(row["secret_hash"], _hash(secret)) or row["revoked_at"]:
-            raise CheckerError("UNAUTHORIZED", "the API key or secret is wrong", http=401)
-        if row["expires_at"] is not None and row["expires_at"] <= time.time():
-            raise CheckerError("KEY_EXPIRED", "this API key has expired", http=401)
-        return _key(row)
+        return check_secret(self._sql.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone(), secret)
 
     def hit(self, key: Key) -> None:
         """Count one request against the key's rate limit (a one-second window, shared by every
@@ -166,7 +157,7 @@ class KeyStore:
                     count = db.execute("SELECT count FROM rate_windows WHERE key_id = ? AND window = ?",
                                        (key.id, window)).fetchone()[0]
                     db.execute("DELETE FROM rate_windows WHERE key_id = ? AND window < ?", (key.id, window - 5))
-                    self._over_rate(key, count, now)
+                    over_rate(key, count, now)
         except sqlite3.Error as exc:
             if not sqlite_fault(exc):
                 raise
@@ -175,24 +166,7 @@ class KeyStore:
                             "until it can", self.path, exc)
                 self._degraded = True
             if key.rate_per_second:
-                self._over_rate(key, self._count_in_memory(key.id, window), now)
-
-    def _count_in_memory(self, key_id: str, window: int) -> int:
-        with self._memory_lock:
-            for k in [k for k in self._memory_windows if k[1] < window - 5]:
-                del self._memory_windows[k]
-            count = self._memory_windows.get((key_id, window), 0) + 1
-            self._memory_windows[(key_id, window)] = count
-            return count
-
-    @staticmethod
-    def _over_rate(key: Key, count: int, now: float) -> None:
-        assert key.rate_per_second
-        if count > math.floor(key.rate_per_second) and count > 1:
-            err = CheckerError("RATE_LIMIT_EXCEEDED",
-                               f"more than {key.rate_per_second:g} requests per second with this key", http=429)
-            err.retry_after = max(1, math.ceil(int(now) + 1 - now))
-            raise err
+                over_rate(key, self._memory.count(key.id, window), now)
 
     def spend(self, key: Key, cost: int) -> int | None:
         """Take ``cost`` credits, all or nothing; OUT_OF_QUOTA (403) when too few are left.
@@ -216,10 +190,72 @@ class KeyStore:
                            (cost, key_id))
 
 
-def _key(row: sqlite3.Row) -> Key:
+def _key(row: sqlite3.Row | dict) -> Key:
     return Key(id=row["id"], name=row["name"], created_at=row["created_at"], expires_at=row["expires_at"],
                revoked_at=row["revoked_at"], rate_per_second=row["rate_per_second"], credits=row["credits"],
                scopes=tuple(row["scopes"].split(",")), used=row["used"], requests=row["requests"])
+
+
+# --- shared by both backends ------------------------------------------------------------------------
+def new_key_row(name: str = "", *, credits: int | None, rate_per_second: float | None,
+                expires_in_days: float | None, scopes: tuple[str, ...] | list[str]) -> tuple[str, str, dict]:
+    """A new key's id, secret and stored fields (the secret only hashed), after checking the options."""
+    unknown = [s for s in scopes if s != "*" and s not in SCOPES]
+    if unknown or not scopes:
+        raise ValueError(f"unknown scope {', '.join(unknown) or '(none)'}; use * or {', '.join(SCOPES)}")
+    if credits is not None and credits < 0:
+        raise ValueError("credits cannot be negative")
+    if rate_per_second is not None and rate_per_second <= 0:
+        raise ValueError("the rate must be positive")
+    key_id = "k" + secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    now = time.time()
+    expires = now + expires_in_days * 86400 if expires_in_days is not None else None
+    row = {"id": key_id, "name": name, "secret_hash": _hash(secret), "created_at": now, "expires_at": expires,
+           "revoked_at": None, "rate_per_second": rate_per_second, "credits": credits, "scopes": ",".join(scopes),
+           "used": 0, "requests": 0}
+    return key_id, secret, row
+
+
+def check_secret(row: sqlite3.Row | dict | None, secret: str) -> Key:
+    """The key of a stored row for ``secret``; UNAUTHORIZED or KEY_EXPIRED (401)."""
+    if row is None or not hmac.compare_digest(row["secret_hash"], _hash(secret)) or row["revoked_at"]:
+        raise CheckerError("UNAUTHORIZED", "the API key or secret is wrong", http=401)
+    if row["expires_at"] is not None and row["expires_at"] <= time.time():
+        raise CheckerError("KEY_EXPIRED", "this API key has expired", http=401)
+    return _key(row)
+
+
+def rate_limit(key: Key) -> int:
+    """Requests a key may make in one second (0: no limit); a rate under 1/s still lets one through."""
+    return max(1, math.floor(key.rate_per_second)) if key.rate_per_second else 0
+
+
+def over_rate(key: Key, count: int, now: float) -> None:
+    """RATE_LIMIT_EXCEEDED (with the seconds to wait) when ``count`` requests in this second is too many."""
+    assert key.rate_per_second
+    if count > rate_limit(key):
+        err = CheckerError("RATE_LIMIT_EXCEEDED",
+                           f"more than {key.rate_per_second:g} requests per second with this key", http=429)
+        err.retry_after = max(1, math.ceil(int(now) + 1 - now))
+        raise err
+
+
+class MemoryWindows:
+    """Rate windows counted in this process while the store cannot be written: (key id, second) -> requests.
+    The limit then holds per process until the store can be written again."""
+
+    def __init__(self) -> None:
+        self._windows: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
+
+    def count(self, key_id: str, window: int) -> int:
+        with self._lock:
+            for k in [k for k in self._windows if k[1] < window - 5]:
+                del self._windows[k]
+            count = self._windows.get((key_id, window), 0) + 1
+            self._windows[(key_id, window)] = count
+            return count
 
 
 def split_key(text: str) -> tuple[str, str]:

@@ -1,5 +1,6 @@
 """API keys: storage (hashed), expiry, revocation, scopes, rate windows, credits counted exactly
-under concurrency (threads and processes), seed 002's prices, and the `idphoto keys` CLI."""
+under concurrency (threads and processes), seed 002's prices, and the `idphoto keys` CLI; each on both
+backends (``backend``: the SQLite file and the shared Redis store, tests/redisd.py)."""
 
 from __future__ import annotations
 
@@ -12,19 +13,38 @@ import time
 import pytest
 
 from checker.errors import CheckerError
-from checker.keys import KeyStore, split_key
+from checker.keys import split_key
+
+pytest_plugins = ["tests.redisd"]  # the backend fixture: SQLite and Redis
 
 
 @pytest.fixture
-def store(tmp_path):
-    return KeyStore(tmp_path / "keys.sqlite3")
+def store(tmp_path, backend):
+    return backend.keys(tmp_path / "keys.sqlite3")
 
 
-def test_secret_is_stored_only_as_a_hash(store):
+def stored(store, backend) -> list[str]:
+    """Everything the store wrote, as text: the rows of the file, or every value under the prefix."""
+    if not backend.redis:
+        return [str(row) for row in sqlite3.connect(store.path).execute("SELECT * FROM api_keys").fetchall()]
+    from checker.store.shared import client
+
+    r = client(backend.config["STORE_URL"])
+    out = []
+    for name in r.scan_iter(match=f"{backend.config['STORE_PREFIX']}:*"):
+        kind = r.type(name)
+        value = r.hgetall(name) if kind == b"hash" else r.zrange(name, 0, -1) if kind == b"zset" else (
+            r.smembers(name) if kind == b"set" else r.get(name))
+        out.append(f"{name!r} {value!r}")
+    return out
+
+
+def test_secret_is_stored_only_as_a_hash(store, backend):
     key = store.create("ci")
     key_id, secret = split_key(key)
-    raw = sqlite3.connect(store.path).execute("SELECT * FROM api_keys").fetchall()
-    assert raw and all(secret not in str(row) for row in raw)
+    raw = stored(store, backend)
+    assert raw and all(secret not in row for row in raw)
+    assert any(key_id in row for row in raw)
     assert store.authenticate(key_id, secret).id == key_id
 
 
@@ -126,8 +146,10 @@ def test_credits_threads_never_double_spend(store):
     assert store.get(key.id).remaining == 4
 
 
-def _spend_many(path: str, key_id: str, n: int, out) -> None:
-    store = KeyStore(path)
+def _spend_many(cfg: dict, key_id: str, n: int, out) -> None:
+    from checker.store import open_keys
+
+    store = open_keys(cfg)
     key = store.get(key_id)
     done = 0
     for _ in range(n):
@@ -139,12 +161,14 @@ def _spend_many(path: str, key_id: str, n: int, out) -> None:
     out.put(done)
 
 
-def test_credits_processes_never_double_spend(store):
-    """Several server processes share the key file: 4 x 50 attempts on 120 credits spend exactly 120."""
+def test_credits_processes_never_double_spend(store, backend, tmp_path):
+    """Several server processes share the key file (or the Redis store): 4 x 50 attempts on 120 credits
+    spend exactly 120."""
     key_id = split_key(store.create(credits=120))[0]
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    procs = [ctx.Process(target=_spend_many, args=(str(store.path), key_id, 50, out)) for _ in range(4)]
+    cfg = {"KEYS_DB": str(tmp_path / "keys.sqlite3"), **backend.config}
+    procs = [ctx.Process(target=_spend_many, args=(cfg, key_id, 50, out)) for _ in range(4)]
     for p in procs:
         p.start()
     total = sum(out.get(timeout=120) for _ in procs)
@@ -165,10 +189,12 @@ def test_refund_and_unlimited(store):
     assert store.get(unlimited.id).used == 0
 
 
-def test_cli_create_list_revoke(runner, tmp_path, monkeypatch):
+def test_cli_create_list_revoke(runner, tmp_path, monkeypatch, backend):
     from checker.cli import main
 
     monkeypatch.setenv("CHECKER_KEYS_DB", str(tmp_path / "cli-keys.sqlite3"))
+    for name, value in backend.env.items():  # `idphoto keys` against the shared store
+        monkeypatch.setenv(name, value)
     made = runner.invoke(main, ["keys", "create", "--name", "shop", "--credits", "30", "--rate", "2",
                                 "--scope", "mask", "--scope", "matting", "--json"])
     assert made.exit_code == 0, made.output
@@ -185,16 +211,24 @@ def test_cli_create_list_revoke(runner, tmp_path, monkeypatch):
     assert again.exit_code != 0 and "no active key" in again.output
     bad = runner.invoke(main, ["keys", "create", "--scope", "everything"])
     assert bad.exit_code == 2
+    where = runner.invoke(main, ["keys", "where"]).output
+    assert (backend.config["STORE_PREFIX"] if backend.redis else "cli-keys.sqlite3") in where
+    limited = json.loads(runner.invoke(main, ["keys", "create", "--credits", "6", "--json"]).stdout)
+    assert runner.invoke(main, ["keys", "credits", limited["api_id"], "12"]).exit_code == 0
+    assert [k["remaining"] for k in json.loads(runner.invoke(main, ["keys", "list", "--json"]).stdout)
+            if k["id"] == limited["api_id"]] == [18]
 
 
-def test_serve_binds_loopback_until_a_key_exists(tmp_path, monkeypatch):
+def test_serve_binds_loopback_until_a_key_exists(tmp_path, monkeypatch, backend):
     from checker.web.server import access_mode
 
     monkeypatch.setenv("CHECKER_KEYS_DB", str(tmp_path / "serve-keys.sqlite3"))
+    for name, value in backend.env.items():  # on the shared store, its keys decide
+        monkeypatch.setenv(name, value)
     host, note = access_mode("0.0.0.0")
     assert host == "127.0.0.1" and "open" in note and "0.0.0.0" in note
     assert access_mode("127.0.0.1")[0] == "127.0.0.1"
     assert access_mode("::1")[0] == "::1"
-    KeyStore(tmp_path / "serve-keys.sqlite3").create()
+    backend.keys(tmp_path / "serve-keys.sqlite3").create()
     host, note = access_mode("0.0.0.0")
     assert host == "0.0.0.0" and "1 active API key" in note

@@ -1,5 +1,6 @@
 """Seed 002's async tasks through the Flask test client with the in-process thread pool: every
-state, progress, last_id, callbacks (a real receiver on loopback), expiry, 50 at once, recovery."""
+state, progress, last_id, callbacks (a real receiver on loopback), expiry, 50 at once, recovery; each
+on both store backends (``backend``: SQLite files and the shared Redis store, tests/redisd.py)."""
 
 from __future__ import annotations
 
@@ -12,27 +13,30 @@ from pathlib import Path
 
 import pytest
 
+from checker.errors import StorageUnavailable
 from checker.imaging import load_photo
-from checker.keys import KeyStore, split_key
+from checker.keys import split_key
 from checker.tasks import store as st
 from checker.tasks.service import TaskService
 from checker.tasks.settings import config_from
 from checker.tasks.work import BILLING, TaskConfig, execute, refund_failed
 from checker.web import create_app
 
+pytest_plugins = ["tests.redisd"]  # the backend fixture: SQLite and Redis
+
 URL = "/api/tasks/visual/external/idphoto"
 
 
-def make_app(tmp_path: Path, **config):
+def make_app(tmp_path: Path, backend=None, **config):
     base = {"TESTING": True, "TASKS_DIR": str(tmp_path / "tasks"), "KEYS_DB": str(tmp_path / "keys.sqlite3"),
             "TASK_WORKERS": 2,
             "CALLBACK_DELAYS": (0.0, 0.2, 0.4)}
-    return create_app(base | config)
+    return create_app(base | (backend.config if backend else {}) | config)
 
 
 @pytest.fixture
-def app(tmp_path):
-    app = make_app(tmp_path)
+def app(tmp_path, backend):
+    app = make_app(tmp_path, backend)
     yield app
     svc = app.extensions.get("idphoto_tasks")
     if svc:
@@ -181,7 +185,7 @@ def test_unknown_task_is_a_404_in_the_envelope(client):
 # Refusals of the addresses themselves (private, unresolvable, bad ports) are in tests/test_outbound.py,
 # run inside a network namespace with no route out.
 @pytest.mark.parametrize(("fields", "text"), [
-    ({"image_url": "https://example.org/a.jpg", "clothes_id": "man_1"}, "clothes_id"),
+    ({"image_url": "https://example.org/a.jpg", "clothes_id": "no_such_garment"}, "clothes_id"),
     ({"image_url": "https://example.org/a.jpg", "layout": "1", "layout_size": "7inch"}, "layout_size"),
     ({"image_url": "https://example.org/a.jpg", "colour": "red"}, "unsupported parameter"),
     ({"image_url": "https://example.org/a.jpg", "spec_id": "9999"}, "UNKNOWN_SPEC"),
@@ -203,8 +207,8 @@ def test_no_face_is_state_minus_1(client, face_bytes):
     assert body["data"]["state"] == st.FAILED and "NO_FACE_DETECTED" in body["message"]
 
 
-def test_download_states(tmp_path, web):
-    app = make_app(tmp_path, ALLOW_PRIVATE_URLS=True)
+def test_download_states(tmp_path, web, backend):
+    app = make_app(tmp_path, backend, ALLOW_PRIVATE_URLS=True)
     client = app.test_client()
     _, ok = create(client, sync="1", image_url=f"{web}/photo")
     assert ok["data"]["state"] == st.DONE
@@ -217,25 +221,28 @@ def test_download_states(tmp_path, web):
     app.extensions["idphoto_tasks"].stop()
 
 
-def test_timeout_is_state_minus_8(tmp_path, face_bytes):
-    app = make_app(tmp_path, TASK_TIMEOUT=0.05, TASK_STAGE_DELAY=0.03)
+def test_timeout_is_state_minus_8(tmp_path, face_bytes, backend):
+    app = make_app(tmp_path, backend, TASK_TIMEOUT=0.05, TASK_STAGE_DELAY=0.03)
     _, body = create(app.test_client(), sync="1", **upload(face_bytes("hivision_idphoto_2.jpg")))
     assert body["data"]["state"] == st.TIMED_OUT
     app.extensions["idphoto_tasks"].stop()
 
 
-def test_a_result_that_cannot_be_stored_is_state_minus_2(client, face_bytes, monkeypatch):
+def test_a_result_that_cannot_be_stored_is_state_minus_2(app, client, face_bytes, monkeypatch):
+    from checker.web.tasks_api import service
+
     def broken(self, data, ext):
         raise OSError("disk full")
 
-    monkeypatch.setattr(st.TaskStore, "save_result", broken)
+    with app.app_context():
+        monkeypatch.setattr(type(service().store), "save_result", broken)
     _, body = create(client, sync="1", **upload(face_bytes("hivision_idphoto_2.jpg")))
     assert body["data"]["state"] == st.UPLOAD_FAILED and "disk full" in body["message"]
 
 
 # --- callbacks, expiry, load -------------------------------------------------------------------------------
-def test_callback_receives_the_polling_body_with_retries(tmp_path, web, face_bytes):
-    app = make_app(tmp_path, ALLOW_PRIVATE_URLS=True)
+def test_callback_receives_the_polling_body_with_retries(tmp_path, web, face_bytes, backend):
+    app = make_app(tmp_path, backend, ALLOW_PRIVATE_URLS=True)
     client = app.test_client()
     Files.fail_first = 1  # the receiver errs once: the service must try again
     _, body = create(client, callback_url=f"{web}/callback", **upload(face_bytes("hivision_idphoto_2.jpg")))
@@ -250,8 +257,8 @@ def test_callback_receives_the_polling_body_with_retries(tmp_path, web, face_byt
     svc.stop()
 
 
-def test_results_expire(tmp_path, face_bytes):
-    app = make_app(tmp_path, TASK_TTL=0.5)
+def test_results_expire(tmp_path, face_bytes, backend):
+    app = make_app(tmp_path, backend, TASK_TTL=0.5)
     client = app.test_client()
     _, body = create(client, sync="1", **upload(face_bytes("hivision_idphoto_2.jpg")))
     url = body["data"]["image"]
@@ -261,12 +268,20 @@ def test_results_expire(tmp_path, face_bytes):
     later = client.get(f"{URL}/{body['data']['task_id']}").get_json()
     assert later["data"]["image"] is None and "expired" in later["message"]
     svc = app.extensions["idphoto_tasks"]
-    assert svc.store.sweep() >= 2  # the result and the kept input are deleted
-    assert not list((tmp_path / "tasks" / "results").glob("*.jpg"))
+    name = url.rsplit("/", 1)[1]
+    if backend.redis:  # Redis expired them itself: nothing is left to sweep
+        assert svc.store.sweep() == 0 and svc.store.read_result(name) is None
+        assert not svc.store.input_exists(body["data"]["image_id"])
+    else:
+        assert svc.store.sweep() >= 2  # the result and the kept input are deleted
+        assert not list((tmp_path / "tasks" / "results").glob("*.jpg"))
     svc.stop()
 
 
-def test_fifty_tasks_at_once_all_finish(client, face_bytes):
+def test_fifty_tasks_at_once_all_finish(client, face_bytes, backend):
+    # On Redis 20: the point there is the store under concurrent creation and claims, and each task is
+    # a full fix (about half a second of this 2-core machine).
+    count = 20 if backend.redis else 50
     data = face_bytes("hivision_idphoto_2.jpg")
     ids = []
     threads = []
@@ -276,20 +291,20 @@ def test_fifty_tasks_at_once_all_finish(client, face_bytes):
         assert code == 200
         ids.append(body["data"]["task_id"])
 
-    for _ in range(50):
+    for _ in range(count):
         threads.append(threading.Thread(target=submit))
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(set(ids)) == 50
+    assert len(set(ids)) == count
     states = [poll(client, task_id, timeout=120)[0]["data"]["state"] for task_id in ids]
-    assert states == [st.DONE] * 50
+    assert states == [st.DONE] * count
 
 
 # --- persistence and recovery ------------------------------------------------------------------------------
-def test_a_task_whose_worker_died_is_resumed_then_failed_after_two_attempts(tmp_path, face_bytes):
-    store = st.TaskStore(tmp_path / "tasks")
+def test_a_task_whose_worker_died_is_resumed_then_failed_after_two_attempts(tmp_path, face_bytes, backend):
+    store = backend.tasks(tmp_path / "tasks")
     image_id = store.save_input(face_bytes("hivision_idphoto_2.jpg"))
     task_id = store.create({}, image_id=image_id, image_url=None, callback_url=None, base_url="http://x/")
     assert store.claim(task_id, "dead-worker", lease=0.01)  # a worker took it, then vanished
@@ -312,10 +327,10 @@ def test_a_task_whose_worker_died_is_resumed_then_failed_after_two_attempts(tmp_
     assert failed["state"] == st.FAILED and "stopped" in failed["message"]
 
 
-def test_a_live_worker_keeps_its_task_through_stages_longer_than_the_lease(tmp_path, face_bytes):
+def test_a_live_worker_keeps_its_task_through_stages_longer_than_the_lease(tmp_path, face_bytes, backend):
     # Each stage sleeps 0.3 s, the lease is 0.2 s, and a sweeper looks for orphans all the time: the
     # worker's heartbeat keeps the lease, so the task runs once and ends done (not taken over).
-    store = st.TaskStore(tmp_path / "tasks")
+    store = backend.tasks(tmp_path / "tasks")
     image_id = store.save_input(face_bytes("hivision_idphoto_2.jpg"))
     task_id = store.create({}, image_id=image_id, image_url=None, callback_url=None, base_url="http://x/")
     runner = threading.Thread(target=execute, args=(store, task_id, TaskConfig(lease=0.2, stage_delay=0.3), "w1"))
@@ -329,12 +344,12 @@ def test_a_live_worker_keeps_its_task_through_stages_longer_than_the_lease(tmp_p
     assert taken_over == [] and done["state"] == st.DONE and done["attempts"] == 1, (taken_over, done)
 
 
-def test_a_task_failed_by_recovery_is_refunded_once(tmp_path, face_bytes):
+def test_a_task_failed_by_recovery_is_refunded_once(tmp_path, face_bytes, backend):
     """Its worker died twice: recovery ends it, so recovery gives the credits back (and only once)."""
-    keys = KeyStore(tmp_path / "keys.sqlite3")
+    keys = backend.keys(tmp_path / "keys.sqlite3")
     key = keys.get(split_key(keys.create("k", credits=10))[0])
     keys.spend(key, 6)
-    store = st.TaskStore(tmp_path / "tasks")
+    store = backend.tasks(tmp_path / "tasks")
     image_id = store.save_input(face_bytes("hivision_idphoto_2.jpg"))
     task_id = store.create({BILLING: {"key": key.id, "cost": 6}}, image_id=image_id, image_url=None,
                            callback_url=None, base_url="http://x/")
@@ -343,35 +358,38 @@ def test_a_task_failed_by_recovery_is_refunded_once(tmp_path, face_bytes):
     store.recover()  # first death: queued again
     assert store.claim(task_id, "dead", lease=0.01)
     time.sleep(0.05)  # second death: the service's recovery at start fails it
-    svc = TaskService(store, config_from({"KEYS_DB": str(tmp_path / "keys.sqlite3")}), workers=1)
+    svc = TaskService(store, config_from({"KEYS_DB": str(tmp_path / "keys.sqlite3"), **backend.config}), workers=1)
     svc.start()
     svc.stop()
     assert store.get(task_id)["state"] == st.FAILED
     assert keys.get(key.id).remaining == 10
     refund_failed(store, task_id, svc.config, ended_by="dead")  # not the one who ended it: nothing
     refund_failed(store, task_id, svc.config, ended_by="other")
+    refund_failed(store, task_id, svc.config, ended_by=None)  # recovery again (another node): still once
+    store.recover()
     assert keys.get(key.id).remaining == 10
 
 
-def test_an_accepted_task_is_on_disk_before_the_answer(tmp_path, face_bytes, monkeypatch):
-    app = make_app(tmp_path)
+def test_an_accepted_task_is_on_disk_before_the_answer(tmp_path, face_bytes, monkeypatch, backend):
+    app = make_app(tmp_path, backend)
     monkeypatch.setattr(TaskService, "submit", lambda self, task_id: None)  # nothing runs it
     _, body = create(app.test_client(), **upload(face_bytes("hivision_idphoto_2.jpg")))
-    fresh = st.TaskStore(tmp_path / "tasks")  # another process's view of the folder
+    fresh = backend.tasks(tmp_path / "tasks")  # another process's view of the folder (or of Redis)
     task = fresh.get(body["data"]["task_id"])
     assert task["state"] == st.QUEUED and fresh.input_exists(task["image_id"])
     app.extensions["idphoto_tasks"].stop()
 
 
-def test_a_task_whose_claim_failed_on_a_storage_fault_is_run_by_the_sweeper(tmp_path, face_bytes, monkeypatch):
-    """A queued task whose run died before claiming it (the store read-only for a moment) is not left
-    queued until a restart: the sweeper submits it again once the store works."""
+def test_a_task_whose_claim_failed_on_a_storage_fault_is_run_by_the_sweeper(tmp_path, face_bytes, monkeypatch,
+                                                                             backend):
+    """A queued task whose run died before claiming it (the store read-only for a moment, Redis away) is
+    not left queued until a restart: the sweeper submits it again once the store works."""
     import sqlite3
 
     from checker.tasks import service as service_module
 
     monkeypatch.setattr(service_module, "SWEEP_EVERY", 0.2)
-    store = st.TaskStore(tmp_path / "tasks")
+    store = backend.tasks(tmp_path / "tasks")
     image_id = store.save_input(face_bytes("hivision_idphoto_2.jpg"))
     svc = TaskService(store, config_from({}), workers=1)
     svc.start()
@@ -380,6 +398,8 @@ def test_a_task_whose_claim_failed_on_a_storage_fault_is_run_by_the_sweeper(tmp_
     def claim_once_read_only(*args, **kwargs):
         if not failures:
             failures.append(1)
+            if backend.redis:
+                raise StorageUnavailable("the shared store cannot be reached (ConnectionError)")
             raise sqlite3.OperationalError("attempt to write a readonly database")
         return real_claim(*args, **kwargs)
 

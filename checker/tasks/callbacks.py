@@ -3,7 +3,8 @@
 - Durable: the callback is a row of the task store, written in the transaction that ends the task
   (store.finish, or recovery failing a task). Attempts, the next attempt's time and the last error are
   kept there, so a callback waiting for a retry survives a kill -9 and is sent by the service that
-  starts next over the same folder.
+  starts next over the same folder (or by any node on the shared Redis store: every API server and
+  Celery worker runs a sender, and the claim decides which one posts it).
 - Once: a sender claims a due row atomically (as a worker claims a task) and holds it by a lease
   longer than an attempt can last; a delivered callback is never sent again. Only a sender that dies
   between the receiver's 2xx and writing it down leaves a callback to be sent a second time.
@@ -21,7 +22,7 @@ import threading
 import time
 from typing import Any
 
-from . import store as st
+from ..store.api import Tasks
 from .urls import FetchFailed, URLRefused, post_json
 from .work import TaskConfig, polling_body
 
@@ -35,7 +36,7 @@ LEASE_MARGIN = 5.0  # a claim outlives the attempt's deadline by this much
 class CallbackSender:
     """Posts the due callbacks of ``store`` from a thread of its own; ``kick()`` when one may be due."""
 
-    def __init__(self, store: st.TaskStore, config: TaskConfig, worker: str,
+    def __init__(self, store: Tasks, config: TaskConfig, worker: str,
                  max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self.store, self.config, self.worker = store, config, worker
         self.delays = tuple(config.callback_delays) or (0.0,)
@@ -109,7 +110,7 @@ class CallbackSender:
             self._wake.set()
 
 
-def attempt(store: st.TaskStore, row: dict[str, Any], config: TaskConfig, worker: str) -> bool:
+def attempt(store: Tasks, row: dict[str, Any], config: TaskConfig, worker: str) -> bool:
     """One claimed attempt: POST the task's polling body to the row's URL, record the outcome.
     True when delivered."""
     task_id, number = row["task_id"], int(row["attempts"])

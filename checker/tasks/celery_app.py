@@ -3,7 +3,11 @@ workers started with
 
     celery -A checker.tasks.celery_app worker --concurrency 2
 
-which run the very same ``execute`` against the same task folder (CHECKER_TASKS_DIR)."""
+which run the very same ``execute`` against the same store: the task folder (CHECKER_TASKS_DIR) on
+one machine, or the shared Redis store (CHECKER_STORE_URL) on any number of machines. Only the task id
+travels: the message is a doorbell, the store holds the task. A lost message costs nothing but time:
+the API servers send a task again when it stays queued (TaskService._resubmit_stranded), and a
+duplicate finds the task claimed and does nothing."""
 
 from __future__ import annotations
 
@@ -20,7 +24,13 @@ def make_app(broker: str | None = None) -> Any:
 
     app = Celery("idphoto", broker=broker or os.environ.get("CHECKER_CELERY_BROKER_URL") or DEFAULT_BROKER)
     app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
-                    broker_connection_retry_on_startup=True, task_ignore_result=True)
+                    broker_connection_retry_on_startup=True, task_ignore_result=True,
+                    # A broker that is away must not hold a request: connect within 2 s, and publishing
+                    # gives up after about a second (the task is in the store; it is sent again later).
+                    broker_connection_timeout=2,
+                    broker_transport_options={"socket_connect_timeout": 2, "socket_timeout": 5},
+                    task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.3,
+                                               "interval_max": 0.5})
 
     @app.task(name="checker.tasks.run")
     def run(task_id: str) -> None:

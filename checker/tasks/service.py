@@ -1,5 +1,9 @@
 """The task service: accepts tasks, runs them (a thread pool here, or Celery), keeps them alive
-across restarts, calls back, and sweeps expired results."""
+across restarts, calls back, and sweeps expired results.
+
+Every API server (and every Celery worker) runs one over the same store: on the shared Redis store
+each of them recovers tasks whose worker died, resends queued tasks whose Celery message was lost,
+and posts due callbacks; the store's atomic claims make each happen once."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ..store.api import Tasks
 from . import store as st
 from .callbacks import CallbackSender
 from .work import TaskConfig, execute, refund_failed
@@ -23,9 +28,9 @@ SWEEP_EVERY = 5.0  # seconds between looks for orphaned tasks and expired files
 
 class TaskService:
     """``mode`` "threads" runs tasks in this process; "celery" hands them to Celery workers
-    (which share the task folder: one machine, or a shared filesystem)."""
+    (which share the store: the task folder on one machine, or the shared Redis store)."""
 
-    def __init__(self, store: st.TaskStore, config: TaskConfig, *, mode: str = "threads", workers: int = 2,
+    def __init__(self, store: Tasks, config: TaskConfig, *, mode: str = "threads", workers: int = 2,
                  broker: str | None = None) -> None:
         if mode not in ("threads", "celery"):
             raise ValueError(f"tasks mode must be threads or celery, not {mode!r}")
@@ -36,6 +41,7 @@ class TaskService:
         self._started = False
         self._lock = threading.Lock()
         self._in_flight: set[str] = set()  # submitted to this pool and not yet returned
+        self._sent: dict[str, float] = {}  # Celery mode: queued task -> when it was last sent (or first seen)
         self._stop = threading.Event()
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -46,10 +52,13 @@ class TaskService:
             if self._started:
                 return
             self._started = True
-        again, failed = self.store.recover()
-        self._failed_by_recovery(failed)
-        for task_id in again + self.store.queued():
-            self.submit(task_id)
+        try:
+            again, failed = self.store.recover()
+            self._failed_by_recovery(failed)
+            for task_id in again + self.store.queued():
+                self.submit(task_id)
+        except Exception:  # the store is away (Redis restarting): the sweeper does this once it is back
+            log.exception("task recovery at start failed; the sweeper tries again every %g s", SWEEP_EVERY)
         threading.Thread(target=self._sweeper, name="task-sweeper", daemon=True).start()
         self._callbacks.start()  # and the callbacks a previous run left waiting
 
@@ -59,6 +68,7 @@ class TaskService:
         self._callbacks.stop()
 
     def _sweeper(self) -> None:
+        logged = 0.0
         while not self._stop.wait(SWEEP_EVERY):
             try:
                 again, failed = self.store.recover()
@@ -68,8 +78,10 @@ class TaskService:
                     self.submit(task_id)
                 self._resubmit_stranded()
                 self.store.sweep()
-            except Exception:  # the sweeper must outlive a bad moment of the database
-                log.exception("task sweep failed")
+            except Exception:  # the sweeper must outlive a bad moment of the store (logged once a minute)
+                if time.monotonic() - logged > 60:
+                    logged = time.monotonic()
+                    log.exception("task sweep failed")
 
     # --- running ----------------------------------------------------------------------------------
     def submit(self, task_id: str) -> None:
@@ -77,7 +89,12 @@ class TaskService:
         if self.mode == "celery":
             from .celery_app import send
 
-            send(task_id, self.broker)
+            with self._lock:
+                self._sent[task_id] = time.monotonic()
+            try:
+                send(task_id, self.broker)
+            except Exception:  # the broker is away: the task is in the store, the sweeper sends it again
+                log.exception("task %s: could not be sent to the Celery broker; it will be sent again", task_id)
             return
         with self._lock:
             if task_id in self._in_flight:
@@ -88,8 +105,28 @@ class TaskService:
     def _resubmit_stranded(self) -> None:
         """Queued tasks no run of this pool holds: their run failed before claiming them (the store
         could not be written for a moment, see STORAGE_UNAVAILABLE), so nothing would ever pick them
-        up until a restart. Threads mode only: Celery redelivers through its broker."""
+        up until a restart.
+
+        Celery mode: a task still queued ``resubmit_after`` seconds after this process sent it (or first
+        saw it queued: another server's) is sent again. Its message was lost (a server died between
+        writing the task and sending it, a worker died holding it, the broker lost it) or is still
+        waiting in a long queue; a second message is harmless, since only one claim of a task wins."""
         if self.mode != "threads":
+            queued = self.store.queued()
+            waiting = set(queued)
+            now = time.monotonic()
+            due = []
+            with self._lock:
+                for task_id in [t for t in self._sent if t not in waiting]:
+                    del self._sent[task_id]
+                for task_id in queued:
+                    since = self._sent.setdefault(task_id, now)
+                    if now - since >= self.config.resubmit_after:
+                        due.append(task_id)
+            for task_id in due:
+                log.warning("task %s: still queued %g s after it was sent; sending it again", task_id,
+                            self.config.resubmit_after)
+                self.submit(task_id)
             return
         for task_id in self.store.queued():
             with self._lock:

@@ -6,8 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from ..instance import instance_dir
-from .store import TaskStore
+from ..store import Tasks, open_tasks, store_prefix, store_url
 from .urls import Policy
 from .work import TaskConfig
 
@@ -40,17 +39,25 @@ def config_from(cfg: Mapping[str, Any]) -> TaskConfig:
         callback_delays=_delays(cfg.get("CALLBACK_DELAYS", (0.0, 1.0, 3.0, 9.0, 27.0))),
         stage_delay=float(cfg.get("TASK_STAGE_DELAY", 0)),
         keys_db=str(cfg["KEYS_DB"]) if cfg.get("KEYS_DB") else None,
+        store_url=store_url(cfg),
+        store_prefix=store_prefix(cfg),
+        resubmit_after=float(cfg.get("TASK_RESUBMIT_AFTER", 60)),
     )
 
 
-def _env() -> dict[str, Any]:
+def env_config() -> dict[str, Any]:
+    """The CHECKER_* environment without the prefix (what a Celery worker or the CLI reads)."""
     return {k[len("CHECKER_"):]: v for k, v in os.environ.items() if k.startswith("CHECKER_")}
 
 
+_env = env_config
+
+
 def config_from_env() -> TaskConfig:
-    return config_from(_env())
+    return config_from(env_config())
 
 
-def store_from_env() -> TaskStore:
-    root = os.environ.get("CHECKER_TASKS_DIR") or str(instance_dir() / "tasks")
-    return TaskStore(root, ttl=float(_env().get("TASK_TTL", 3600)))
+def store_from_env() -> Tasks:
+    """The task store the environment names: CHECKER_STORE_URL (shared), else CHECKER_TASKS_DIR (or
+    tasks/ in the instance folder)."""
+    return open_tasks(env_config())

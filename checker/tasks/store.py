@@ -96,10 +96,14 @@ _CB_DUE = ("(state = 'pending' AND next_at + (CASE WHEN attempts = 0 THEN ? ELSE
 
 
 class TaskStore:
-    """Tasks in ``root``/tasks.sqlite3, inputs in ``root``/inputs, results in ``root``/results."""
+    """Tasks in ``root``/tasks.sqlite3, inputs in ``root``/inputs, results in ``root``/results: the
+    embedded backend of checker.store.api.Tasks (checker/store/redis_tasks.py is the shared one)."""
+
+    refunds_with_end = False  # the keys are another file: whoever ends a failed task refunds it (work.py)
 
     def __init__(self, root: str | os.PathLike[str], ttl: float = 3600.0) -> None:
         self.root = Path(root)
+        self.where = str(self.root)
         self.ttl = ttl
         self.inputs = self.root / "inputs"
         self.results = self.root / "results"
@@ -119,9 +123,6 @@ class TaskStore:
             except sqlite3.OperationalError as exc:  # another process added it meanwhile
                 if "duplicate column" not in str(exc):
                     raise
-
-    # --- connection -----------------------------------------------------------------------------
-
 
     # --- inputs ---------------------------------------------------------------------------------
     def save_input(self, data: bytes, owner: str | None = None) -> str:
@@ -333,6 +334,22 @@ class TaskStore:
         if not row or row["result_expires"] is None or row["result_expires"] <= time.time() or not path.is_file():
             return None
         return path
+
+    def read_result(self, name: str) -> bytes | None:
+        """The bytes of ``<token>.<ext>`` while its task's result is valid, else None."""
+        path = self.result_path(name)
+        if path is None:
+            return None
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:  # swept meanwhile
+            return None
+
+    def discard_result(self, name: str) -> None:
+        """Delete a result file nobody will be given (its task ended otherwise meanwhile)."""
+        token, _, ext = name.partition(".")
+        if token and ext and "/" not in name and not name.startswith("."):
+            (self.results / name).unlink(missing_ok=True)
 
     def sweep(self) -> int:
         """Delete expired results and inputs; returns how many files went."""

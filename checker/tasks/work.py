@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import CheckerError
+from ..errors import CheckerError, StorageUnavailable
+from ..store.api import Tasks
 from . import store as st
 from .urls import FetchFailed, Policy, TooLarge, URLRefused, download
 
@@ -37,12 +38,19 @@ class TaskConfig:
     callback_delays: tuple[float, ...] = CALLBACK_DELAYS
     stage_delay: float = 0.0  # seconds added to every stage: only for tests and demos of long tasks
     keys_db: str | None = None  # where credits are given back for tasks that fail (None: the default)
+    store_url: str | None = None  # the shared store (CHECKER_STORE_URL): keys live there, not in keys_db
+    store_prefix: str = "idphoto"
+    resubmit_after: float = 60.0  # Celery mode: a task queued this long since it was sent is sent again
 
     def __post_init__(self) -> None:
         for name in ("lease", "timeout"):
             value = getattr(self, name)
             if not 0 < value < math.inf:  # NaN too: a zero lease would renew in a busy loop
                 raise ValueError(f"task {name} must be a positive number of seconds, not {value!r}")
+
+    def store_config(self) -> dict[str, Any]:
+        """What checker.store.open_keys needs to reach this deployment's keys."""
+        return {"STORE_URL": self.store_url, "STORE_PREFIX": self.store_prefix, "KEYS_DB": self.keys_db}
 
 
 class _Lost(Exception):
@@ -75,7 +83,7 @@ class _Attempt:
     Ending is done once: ``end`` is the only way this run ends the task, and whoever ended it (the
     worker's thread or the watchdog) refunds and calls back, the other does nothing."""
 
-    def __init__(self, store: st.TaskStore, task_id: str, config: TaskConfig, worker: str,
+    def __init__(self, store: Tasks, task_id: str, config: TaskConfig, worker: str,
                  notify: Callable[[str], None] | None) -> None:
         self.store, self.task_id, self.config, self.worker, self.notify = store, task_id, config, worker, notify
         self.deadline = time.monotonic() + config.timeout
@@ -152,7 +160,7 @@ class _Attempt:
                 self.stopped.wait(0.5)
 
 
-def execute(store: st.TaskStore, task_id: str, config: TaskConfig, worker: str,
+def execute(store: Tasks, task_id: str, config: TaskConfig, worker: str,
             notify: Callable[[str], None] | None = None) -> None:
     """Run ``task_id`` if it is queued; every outcome ends in a state (never an exception)."""
     if not store.claim(task_id, worker, config.lease):
@@ -160,24 +168,36 @@ def execute(store: st.TaskStore, task_id: str, config: TaskConfig, worker: str,
     run = _Attempt(store, task_id, config, worker, notify)
     threading.Thread(target=run.watch, name=f"watchdog-{task_id[:8]}", daemon=True).start()
     try:
-        _run(store, task_id, config, run)
+        try:
+            _run(store, task_id, config, run)
+        except (_Lost, StorageUnavailable):
+            raise
+        except _TimedOut:
+            run.end(st.TIMED_OUT, f"processing took longer than {config.timeout:g} s")
+        except Exception:
+            log.exception("task %s failed", task_id)
+            run.end(st.FAILED, "internal error while processing the task")
+        # A task that left _run without an end state (should not happen) is failed, not left hanging;
+        # one that ended, or is no longer ours, is left as it is (end refuses).
+        if not run.abandoned.is_set():
+            run.end(st.FAILED, "the task ended without a result")
     except _Lost:
         pass
-    except _TimedOut:
-        run.end(st.TIMED_OUT, f"processing took longer than {config.timeout:g} s")
-    except Exception:
-        log.exception("task %s failed", task_id)
-        run.end(st.FAILED, "internal error while processing the task")
-    # A task that left _run without an end state (should not happen) is failed, not left hanging;
-    # one that ended, or is no longer ours, is left as it is (end refuses).
-    if not run.abandoned.is_set():
-        run.end(st.FAILED, "the task ended without a result")
+    except StorageUnavailable as exc:
+        # The shared store went away mid-run: nothing can be written, so this attempt is given up
+        # (the watchdog stops renewing). The task keeps its row; its lease runs out, and recovery
+        # (any node, once the store is back) queues it again or fails it after MAX_ATTEMPTS.
+        log.warning("task %s: the store cannot be reached (%s); the attempt is given up and the task will be "
+                    "run again once its lease runs out", task_id, exc)
+        run.abandoned.set()
+        run.stopped.set()
+        return
     run.stopped.set()
     if run.ended_by == "worker":
         run.after()
 
 
-def _run(store: st.TaskStore, task_id: str, config: TaskConfig, run: _Attempt) -> None:
+def _run(store: Tasks, task_id: str, config: TaskConfig, run: _Attempt) -> None:
     from ..autofix import fix, options_from_params
     from ..imaging import load_photo
     from ..specs import load_spec
@@ -240,25 +260,28 @@ def _run(store: st.TaskStore, task_id: str, config: TaskConfig, run: _Attempt) -
     if not run.end(st.DONE, "success", **fields):  # ended meanwhile (its deadline): the files are nobody's
         for name in (f"{token}.{ext}", f"{sheet}.jpg" if sheet else None):
             if name:
-                (store.results / name).unlink(missing_ok=True)
+                store.discard_result(name)
 
 
 BILLING = "_billing"  # in a task's params: {"key": key id, "cost": credits taken at creation}
 
 
-def refund_failed(store: st.TaskStore, task_id: str, config: TaskConfig, ended_by: str | None) -> None:
+def refund_failed(store: Tasks, task_id: str, config: TaskConfig, ended_by: str | None) -> None:
     """A task that made nothing costs nothing: give back the credits its creation took.
 
     Only whoever ended the task refunds it, so it happens once: its worker (``ended_by``, kept in the
-    row by finish) or recovery after the worker died twice (None: recovery clears the worker)."""
+    row by finish) or recovery after the worker died twice (None: recovery clears the worker). On the
+    shared store the end itself gave them back (in the same atomic step), so there is nothing to do."""
+    if store.refunds_with_end:
+        return
     task = store.get(task_id)
     if task is None or task["state"] >= 0 or task["worker"] != ended_by:
         return
     billing = json.loads(task["params"]).get(BILLING)
     if billing and billing.get("cost"):
-        from ..keys import KeyStore, default_path
+        from ..store import open_keys
 
-        KeyStore(config.keys_db or default_path()).refund(billing["key"], int(billing["cost"]))
+        open_keys(config.store_config()).refund(billing["key"], int(billing["cost"]))
 
 
 # --- the polling body -----------------------------------------------------------------------------------

@@ -15,16 +15,19 @@ from contextlib import contextmanager
 from flask import current_app, g, request
 
 from ..errors import CheckerError
-from ..keys import Key, KeyStore, default_path, split_key
+from ..keys import Key, split_key
+from ..store import Keys, open_keys
 
 log = logging.getLogger(__name__)
 
 
-def key_store() -> KeyStore:
+def key_store() -> Keys:
+    """This app's key store: the shared Redis store when STORE_URL (CHECKER_STORE_URL) is set, else the
+    SQLite file KEYS_DB (default keys.sqlite3 in the instance folder)."""
     app = current_app
     store = app.extensions.get("idphoto_keys")
     if store is None:
-        store = KeyStore(app.config.get("KEYS_DB") or default_path())
+        store = open_keys(app.config)
         app.extensions["idphoto_keys"] = store
     return store
 

@@ -38,9 +38,10 @@ def access_mode(host: str) -> tuple[str, str]:
     open, so it binds to loopback whatever was asked."""
     import ipaddress
 
-    from ..keys import KeyStore, default_path
+    from ..store import open_keys
+    from ..tasks.settings import env_config
 
-    active = KeyStore(default_path()).active_count()
+    active = open_keys(env_config()).active_count()  # the shared store's keys when CHECKER_STORE_URL is set
     if active:
         return host, f"{active} active API key(s): every API request needs one"
     try:

@@ -5,15 +5,16 @@ GET  /api/tasks/visual/external/idphoto/ID  poll: {status, message, data: {state
 GET  /api/tasks/results/TOKEN.jpg            the result, for one hour
 
 Errors answer ``{status: <http code>, message}``. A task is persisted (with its input) before the
-creating request is answered.
+creating request is answered. With the shared store (CHECKER_STORE_URL) the task, its input and its
+result live on Redis, so any API server answers the polling and serves the result.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request, send_file
@@ -23,6 +24,7 @@ from ..errors import CheckerError
 from ..imaging import MAX_BYTES
 from ..params.generation import TASKS
 from ..specs import load_spec
+from ..store import open_tasks
 from ..tasks.service import TaskService
 from ..tasks.settings import config_from
 from ..tasks.urls import URLRefused, check_url
@@ -50,13 +52,11 @@ def service(app: Flask | None = None) -> TaskService:
     with _SERVICE_LOCK:
         svc = app.extensions.get("idphoto_tasks")
         if svc is None:
-            from ..tasks.store import TaskStore
-
             cfg = app.config
-            root = cfg.get("TASKS_DIR") or str(Path(app.instance_path) / "tasks")
             config = config_from(cfg)
-            svc = TaskService(TaskStore(root, ttl=config.ttl), config, mode=str(cfg.get("TASKS", "threads")),
-                              workers=int(cfg.get("TASK_WORKERS", 2)), broker=cfg.get("CELERY_BROKER_URL"))
+            svc = TaskService(open_tasks(cfg, instance=app.instance_path), config,
+                              mode=str(cfg.get("TASKS", "threads")), workers=int(cfg.get("TASK_WORKERS", 2)),
+                              broker=cfg.get("CELERY_BROKER_URL"))
             app.extensions["idphoto_tasks"] = svc
     svc.start()
     return svc
@@ -169,11 +169,11 @@ def _owned(task: dict[str, Any]) -> bool:
 
 @bp.get("/results/<name>")
 def result_file(name: str):
-    path = service().store.result_path(name)
-    if path is None:
+    data = service().store.read_result(name)
+    if data is None:
         raise CheckerError("NOT_FOUND", "no such result (results are kept for one hour)", http=404)
-    mimetype = "image/png" if path.suffix == ".png" else "image/jpeg"
-    return send_file(path, mimetype=mimetype, max_age=0)
+    mimetype = "image/png" if name.endswith(".png") else "image/jpeg"
+    return send_file(io.BytesIO(data), mimetype=mimetype, max_age=0, download_name=name)
 
 
 def start_tasks(app: Flask) -> None:
