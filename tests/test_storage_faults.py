@@ -1,6 +1,8 @@
-"""Storage faults (issue 12 items 8 and 10): a read-only or full instance folder answers a clear 503
-STORAGE_UNAVAILABLE / 507 STORAGE_FULL in each family's envelope, the free check keeps working, the
-service recovers by itself once the folder is writable again, and a refused request stores nothing.
+"""Storage faults (issue 12 items 8 and 10, issue 17): a read-only or full instance folder, or a
+shared Redis store that went away, answers a clear 503 STORAGE_UNAVAILABLE / 507 STORAGE_FULL with
+Retry-After in each family's envelope (never a 500 or a hang), the free check keeps working, the
+service recovers by itself once the folder is writable (Redis is back) again, and a refused request
+stores nothing.
 
 How the faults are made: these tests may run as root, for whom ``chmod a-w`` stops nothing. So a
 read-only folder is ``chmod`` for other users and ``chattr +i`` (immutable: even root's writes fail,
@@ -27,11 +29,14 @@ from pathlib import Path
 
 import pytest
 
+from checker.errors import StorageUnavailable
 from checker.keys import KeyStore, split_key
 from checker.sqlite import Database
 from checker.web import create_app
 
 from .conftest import encode, new_key
+
+pytest_plugins = ["tests.redisd"]  # redis_server, RedisProcess
 
 TASKS = "/api/tasks/visual/external/idphoto"
 MASK = "/identity/mask_selfie_image"
@@ -330,6 +335,8 @@ def _status(family: str, body: dict) -> tuple[str, int | None]:
     (sqlite3.OperationalError("attempt to write a readonly database"), "STORAGE_UNAVAILABLE", 503),
     (OSError(errno.EROFS, "Read-only file system"), "STORAGE_UNAVAILABLE", 503),
     (OSError(errno.ENOSPC, "No space left on device"), "STORAGE_FULL", 507),
+    (StorageUnavailable("the shared store cannot be reached (ConnectionError)"), "STORAGE_UNAVAILABLE", 503),
+    (StorageUnavailable("out of memory", status="STORAGE_FULL"), "STORAGE_FULL", 507),
 ])
 def test_storage_faults_answer_in_each_family_envelope(app, client, face_bytes, monkeypatch, family, fault, status,
                                                         http):
@@ -385,3 +392,101 @@ def test_the_free_check_counts_its_rate_in_memory_when_the_key_file_cannot_be_wr
     monkeypatch.setattr(store._sql, "transaction", real)
     store.hit(key)  # the file again once it can be written
     assert store.get(key.id).requests == 1
+
+
+# --- issue 17: the shared Redis store goes away and comes back -------------------------------------------
+def redis_app(folder: Path, url: str):
+    return create_app({"TESTING": True, "STORE_URL": url, "STORE_PREFIX": "faults", "TASK_WORKERS": 1,
+                       "TASK_LEASE": 2,
+                       "KEYS_DB": str(folder / "unused-keys.sqlite3"), "TASKS_DIR": str(folder / "unused-tasks")})
+
+
+def fix(client, key: str, data: bytes):
+    return client.post("/api/fix", headers={"APIKEY": key}, content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(data), "p.jpg"), "spec_id": "1102"})
+
+
+def test_redis_gone_is_a_503_with_retry_after_the_free_check_still_works_and_it_recovers(tmp_path, face_bytes,
+                                                                                          stop_services):
+    """Redis killed (kill -9) under a running app: what needs the store answers 503 STORAGE_UNAVAILABLE with
+    Retry-After, at once, in its family's envelope; the free check, for a key this server has seen, goes on;
+    once Redis is back (its append-only file kept every write) everything works again without a restart,
+    and the task accepted before the outage is still there."""
+    import time
+
+    from checker.web.auth import key_store
+
+    from .redisd import RedisProcess
+
+    redis = RedisProcess(tmp_path / "redis", durable=True).start()
+    try:
+        app = redis_app(tmp_path, redis.url)
+        stop_services.append(app)
+        with app.app_context():
+            key = key_store().create("k", credits=100, rate_per_second=50)
+        assert not (tmp_path / "unused-keys.sqlite3").exists()  # the keys are on Redis
+        client = app.test_client()
+        photo = face_bytes("hivision_test3.jpg")
+        assert check(client, key, photo).status_code == 200
+        accepted = create_task(client, key, tiny_png())
+        assert accepted.status_code == 200, accepted.get_json()
+        task_id = accepted.get_json()["data"]["task_id"]
+
+        redis.kill()
+        started = time.monotonic()
+        resp = create_task(client, key, tiny_png())
+        assert_storage_answer(resp, "STORAGE_UNAVAILABLE", 503)
+        assert resp.get_json()["message"].startswith("STORAGE_UNAVAILABLE:")
+        resp = client.get(f"{TASKS}/{task_id}", headers={"X-API-KEY": key})
+        assert_storage_answer(resp, "STORAGE_UNAVAILABLE", 503)
+        resp = fix(client, key, photo)  # paid: the credits cannot be taken
+        assert_storage_answer(resp, "STORAGE_UNAVAILABLE", 503)
+        assert resp.get_json()["status"] == "STORAGE_UNAVAILABLE" and resp.get_json()["code"] == 503
+        resp = mask(client, key, photo)
+        assert_storage_answer(resp, "STORAGE_UNAVAILABLE", 503)
+        assert resp.get_json()["status"] == "STORAGE_UNAVAILABLE"
+        resp = check(client, "k0000000000aa.never-seen-here", photo)  # a key it cannot look up: 503, not 401
+        assert_storage_answer(resp, "STORAGE_UNAVAILABLE", 503)
+        assert time.monotonic() - started < 10  # five refusals, none of them waiting for Redis
+        resp = check(client, key, photo)  # the free check, for a key read before the outage
+        assert resp.status_code == 200, resp.get_json()
+        assert client.get("/healthz").status_code == 200
+
+        redis.start()  # the same port, the same append-only file
+        resp = create_task(client, key, tiny_png())
+        assert resp.status_code == 200, resp.get_json()
+        resp = client.get(f"{TASKS}/{task_id}", headers={"X-API-KEY": key})
+        assert resp.status_code == 200 and resp.get_json()["data"]["task_id"] == task_id
+        assert fix(client, key, photo).status_code == 200
+        later = resp.get_json()["data"]["task_id"]
+        end = time.monotonic() + 40
+        states = {}
+        while time.monotonic() < end:  # the task cut off by the outage is recovered and ended too
+            states = {t: client.get(f"{TASKS}/{t}", headers={"X-API-KEY": key}).get_json()["data"]["state"]
+                      for t in (task_id, later)}
+            if all(v not in (0, 2, 3, 4) for v in states.values()):
+                break
+            time.sleep(0.2)
+        assert all(v < 0 for v in states.values()), states  # a 40 x 30 grey square makes no photo
+        with app.app_context():  # both tasks refunded, once; the fix paid its 6
+            assert key_store().get(split_key(key)[0]).remaining == 94
+    finally:
+        redis.kill()
+
+
+def test_a_refused_upload_is_not_stored_on_redis(tmp_path, face_bytes, redis_server, stop_services):
+    from checker.store.shared import client as redis_client
+    from checker.web.auth import key_store
+
+    app = redis_app(tmp_path, redis_server.url)
+    app.config["STORE_PREFIX"] = prefix = f"refused{os.getpid()}"
+    stop_services.append(app)
+    with app.app_context():
+        broke = key_store().create(credits=0)
+        checker_only = key_store().create(scopes=["check"])
+    client = app.test_client()
+    photo = face_bytes("hivision_test3.jpg")
+    for key in (broke, checker_only):
+        assert create_task(client, key, photo).status_code == 403
+        assert mask(client, key, photo).status_code == 403
+    assert list(redis_client(redis_server.url).scan_iter(match=f"{prefix}:input:*")) == []
