@@ -1,6 +1,6 @@
 """What one caller leaves on the server is not another's to use: a key's kept images (seed 002's last_id,
 seed 001's selfie_image_id) are refused, as missing, to every other key; and a task's result URLs never
-point at a Host header the client chose."""
+point at a Host header the client chose. The kept-image rules are tested on both store backends."""
 
 from __future__ import annotations
 
@@ -13,15 +13,24 @@ import pytest
 from checker.tasks import store as st
 from checker.tasks.service import TaskService
 
-from .conftest import new_key
 from .test_tasks import URL, make_app, upload
+
+pytest_plugins = ["tests.redisd"]  # the backend fixture: SQLite and Redis
 
 MASK = "/identity/mask_selfie_image"
 
 
+def new_key(app, **options) -> str:
+    """A key in the app's own key store (the SQLite file or the shared Redis store)."""
+    from checker.web.auth import key_store
+
+    with app.app_context():
+        return key_store().create(**options)
+
+
 @pytest.fixture
-def app(tmp_path):
-    app = make_app(tmp_path)
+def app(tmp_path, backend):
+    app = make_app(tmp_path, backend)
     yield app
     svc = app.extensions.get("idphoto_tasks")
     if svc:
@@ -74,8 +83,8 @@ def test_a_selfie_is_refused_as_missing_to_another_key(app, face_bytes, queued_o
     assert mask(a, selfie_image_id=image_id, mask_eye="true").status_code == 200
 
 
-def test_an_image_a_task_downloads_is_its_owners(tmp_path):
-    store = st.TaskStore(tmp_path / "tasks")
+def test_an_image_a_task_downloads_is_its_owners(tmp_path, backend):
+    store = backend.tasks(tmp_path / "tasks")
     task_id = store.create({}, image_id=None, image_url="https://example.org/p.jpg", callback_url=None,
                            base_url="", owner="ka")
     assert store.claim(task_id, "w", lease=30)
@@ -85,8 +94,8 @@ def test_an_image_a_task_downloads_is_its_owners(tmp_path):
     assert not store.input_visible(image_id, "kb") and not store.input_visible(image_id, None)
 
 
-def test_open_mode_inputs_are_anyones(tmp_path):
-    store = st.TaskStore(tmp_path / "tasks")
+def test_open_mode_inputs_are_anyones(tmp_path, backend):
+    store = backend.tasks(tmp_path / "tasks")
     image_id = store.save_input(b"bytes")
     assert store.input_visible(image_id, None) and store.input_visible(image_id, "any-key")
     assert not store.input_visible("no-such-image", None)
