@@ -5,7 +5,7 @@
 
 DIR holds the images of data/manifest.csv (data/README.md). For every check of issue 16 (body_posture,
 id_exist, face_gaze, pn_neck_shadow_exist, pn_over_ps, decoration_occlusion) each photo of the split
-with one face is measured as it is (a negative, unless data/posture_labels.csv labels it a positive
+with one face is measured as it is (a negative, unless data/extra_labels.csv labels it a positive
 for body_posture) and after each of the check's edits from tests/edits.py (positives: a real hand
 pasted at the chin, a card held up, irises moved, a neck shadow, skin smoothing, an ornament on the
 face). ``--every N`` edits only every N-th photo (negatives are always all measured).
@@ -38,7 +38,7 @@ from checker.imaging import load_photo  # noqa: E402
 from tests import edits  # noqa: E402
 
 MANIFEST = ROOT / "data" / "manifest.csv"
-POSTURE_LABELS = ROOT / "data" / "posture_labels.csv"
+LABELS = ROOT / "data" / "extra_labels.csv"
 SHARED = ROOT.parent / "shared" / "faces"
 
 Edit = Callable[[Analysis], np.ndarray | None]
@@ -57,6 +57,9 @@ def _cases() -> dict[str, Case]:
         "body_posture": Case("body_posture", {
             f"hand {pose} ({src.split('.')[0]})": (lambda a, p=pose, c=cut: edits.hand_pose(a, c, p))
             for pose in edits.HAND_POSES for src, cut in hands.items()}),
+        "face_gaze": Case("face_gaze", {
+            f"irises moved {dx:+.1f}, {dy:+.1f} eye widths": (lambda a, x=dx, y=dy: edits.move_irises(a, x, y))
+            for dx, dy in edits.GAZE_MOVES}),
     }
     return out
 
@@ -80,14 +83,19 @@ def _score(a: Analysis, measure: str) -> float | None:
     return m.score if m.ok else None
 
 
-def _labels() -> dict[str, str]:
-    """body_posture labels of data/posture_labels.csv: yes when a hand is at the head or the body is
-    turned, no when neither, unsure otherwise."""
-    out = {}
-    if POSTURE_LABELS.exists():
-        for r in csv.DictReader(POSTURE_LABELS.open(encoding="utf-8")):
-            vals = {r["hand_at_head"], r["body_turned"]}
-            out[r["file"]] = "yes" if "yes" in vals else "no" if vals == {"no"} else "unsure"
+# label columns of data/extra_labels.csv that judge each check (a photo is a positive when any is yes)
+LABEL_COLUMNS = {"body_posture": ("hand_at_head", "body_turned"), "face_gaze": ("gaze_away",)}
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    """{check: {file: yes | no | unsure}} from data/extra_labels.csv: yes when any of the check's
+    columns is yes, no when all are no, unsure otherwise. Photos it does not list are negatives."""
+    out: dict[str, dict[str, str]] = {c: {} for c in LABEL_COLUMNS}
+    if LABELS.exists():
+        for r in csv.DictReader(LABELS.open(encoding="utf-8")):
+            for check, cols in LABEL_COLUMNS.items():
+                vals = {r[c] for c in cols}
+                out[check][r["file"]] = "yes" if "yes" in vals else "no" if vals == {"no"} else "unsure"
     return out
 
 
@@ -103,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = _cases()
     chosen = args.check or list(cases)
     the_rules = rules.load_rules()
-    posture = _labels()
+    labels = _labels()
     rows = [r for r in csv.DictReader(MANIFEST.open(encoding="utf-8"))
             if r["faces"] == "1" and (args.split == "all" or r["split"] == args.split)
             and (not args.sets or any(s in r["file"] for s in args.sets))]
@@ -121,9 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in chosen:
             case = cases[name]
             measure = the_rules[case.check].measure
-            label = "no"
-            if case.check == "body_posture" and row["file"] in posture:
-                label = posture[row["file"]]
+            label = labels.get(case.check, {}).get(row["file"], "no")
             results[name].append({"file": row["file"], "edit": None, "label": label,
                                   "score": _score(clean, measure)})
             if i % args.every:

@@ -106,3 +106,51 @@ def _head_mask(a: Analysis) -> np.ndarray:
     """The person above the chin (head and hair)."""
     rows = np.arange(a.height)[:, None]
     return a.person & (rows < a.chin_y)
+
+
+# --- gaze ---------------------------------------------------------------------------------------------
+UPPER_LIDS = ((33, 246, 161, 160, 159, 158, 157, 173, 133), (263, 466, 388, 387, 386, 385, 384, 398, 362))
+LOWER_LIDS = ((33, 7, 163, 144, 145, 153, 154, 155, 133), (263, 249, 390, 373, 374, 380, 381, 382, 362))
+IRISES = ((468, 469, 471), (473, 474, 476))  # centre and two opposite rim points, image-left eye first
+
+
+def eye_width(a: Analysis, k: int) -> float:
+    """Corner-to-corner width of eye ``k`` (0 = image-left), pixels."""
+    up = UPPER_LIDS[k]
+    return float(np.linalg.norm(a.mesh[up[0], :2] - a.mesh[up[-1], :2]))
+
+
+def move_irises(a: Analysis, dx: float, dy: float = 0.0, eyes: tuple[int, ...] = (0, 1)) -> np.ndarray:
+    """Move the irises of ``eyes`` (0 = image-left) by (dx, dy) of their eye's width (+ = image right,
+    down): the old disc is painted with the eye's own white, the disc is redrawn shifted, clipped to
+    the eye opening (the lids keep covering what they covered)."""
+    rgb, mesh = a.rgb, a.mesh
+    out = rgb.copy()
+    h, w = rgb.shape[:2]
+    for k in eyes:
+        upper, lower, (c, r0, r1) = UPPER_LIDS[k], LOWER_LIDS[k], IRISES[k]
+        contour = np.vstack([mesh[list(upper), :2], mesh[list(lower)[::-1], :2]])
+        width = eye_width(a, k)
+        radius = float(np.linalg.norm(mesh[r0, :2] - mesh[r1, :2])) / 2
+        cx, cy = mesh[c, :2]
+        eye = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(eye, [np.round(contour).astype(np.int32)], (1,))
+        disc = np.zeros_like(eye)
+        cv2.circle(disc, (round(cx), round(cy)), round(1.1 * radius), (1,), -1)
+        white_px = rgb[(eye == 1) & (disc == 0)]
+        light = white_px.astype(np.float32).mean(axis=1)
+        white = (np.median(white_px[light >= np.percentile(light, 85)], axis=0) if len(white_px)
+                 else np.array([235, 235, 235]))
+        sx, sy = dx * width, dy * width
+        shifted = cv2.warpAffine(rgb, np.array([[1, 0, sx], [0, 1, sy]], np.float64), (w, h))
+        moved = np.zeros_like(eye)
+        cv2.circle(moved, (round(cx + sx), round(cy + sy)), round(1.05 * radius), (1,), -1)
+        out[(eye == 1) & (disc == 1)] = np.asarray(white, np.uint8)
+        sel = (eye == 1) & (moved == 1)
+        out[sel] = shifted[sel]
+    return out
+
+
+# (dx, dy) in eye widths of the iris moves bench/transformed.py and the gaze tests use: about 14 and 30
+# degrees sideways, 14 degrees up and down (asin(d / 0.4)).
+GAZE_MOVES = ((0.1, 0.0), (-0.1, 0.0), (0.2, 0.0), (-0.2, 0.0), (0.0, 0.1), (0.0, -0.1))
