@@ -279,9 +279,9 @@ def test_results_expire(tmp_path, face_bytes, backend):
 
 
 def test_fifty_tasks_at_once_all_finish(client, face_bytes, backend):
-    # On Redis 20: the point there is the store under concurrent creation and claims, and each task is
+    # On Redis 12: the point there is the store under concurrent creation and claims, and each task is
     # a full fix (about half a second of this 2-core machine).
-    count = 20 if backend.redis else 50
+    count = 12 if backend.redis else 50
     data = face_bytes("hivision_idphoto_2.jpg")
     ids = []
     threads = []
