@@ -221,16 +221,15 @@ def _palette_distance(img: np.ndarray, known: np.ndarray, colour: np.ndarray, ys
     table = np.zeros((len(ky) + 1, 3), np.float32)
     table[1:] = img[ky, kx]
     h, w = known.shape
-    best = np.full(len(ys), np.inf, np.float32)
-    pick = np.zeros((len(ys), 3), np.float32)
-    for dy, dx in ((dy, dx) for dy in (-d, 0, d) for dx in (-d, 0, d)):
-        c = table[labels[np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)]]
-        diff = colour - c
-        dist = np.sqrt(np.einsum("nc,nc->n", diff, diff))
-        closer = dist < best
-        best[closer] = dist[closer]
-        pick[closer] = c[closer]
-    return best, pick
+    steps = np.array([-d, 0, d])
+    yy = np.clip(ys[None, :] + np.repeat(steps, 3)[:, None], 0, h - 1)
+    xx = np.clip(xs[None, :] + np.tile(steps, 3)[:, None], 0, w - 1)
+    cand = table[labels[yy, xx]]  # 9 x N x 3
+    diff = cand - colour[None]
+    dist2 = np.einsum("knc,knc->kn", diff, diff)
+    k = np.argmin(dist2, axis=0)
+    n = np.arange(len(ys))
+    return np.sqrt(dist2[k, n]), cand[k, n]
 
 
 def closed_form_alpha(rgb: np.ndarray, mask: np.ndarray, iterations: int = CF_ITERATIONS) -> np.ndarray:
