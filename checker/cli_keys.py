@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 import click
@@ -127,6 +128,27 @@ def credits_cmd(key_id: str, credits: int) -> None:
     _guarded(lambda: store.add_credits(key_id, credits))
     key = _guarded(lambda: store.get(key_id))
     click.echo(f"{key_id}: {key.remaining if key else '?'} credits left", err=True)
+
+
+@keys_group.command("copy-from")
+@click.argument("sqlite_file", type=click.Path(exists=True, dir_okay=False))
+def copy_from_cmd(sqlite_file: str) -> None:
+    """Copy every key of SQLITE_FILE (a one-machine keys.sqlite3) into the shared store ($CHECKER_STORE_URL):
+    the same ids and secrets (hashed), balances, expiries and revocations. Keys already there are left alone."""
+    from .keys import KeyStore
+    from .store.redis_keys import RedisKeyStore
+
+    store = _store()
+    if not isinstance(store, RedisKeyStore):
+        raise click.ClickException("set CHECKER_STORE_URL to the shared store to copy the keys into")
+    copied = skipped = 0
+    for row in KeyStore(sqlite_file).rows():
+        if _guarded(partial(store.import_row, row)):
+            copied += 1
+        else:
+            skipped += 1
+    click.echo(f"copied {copied} key(s) into {store.where}" + (f"; {skipped} already there" if skipped else ""),
+               err=True)
 
 
 @keys_group.command("where")

@@ -10,6 +10,7 @@ and several server processes never double-spend.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import logging
@@ -21,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import CheckerError, sqlite_fault
 from .instance import instance_dir
@@ -127,6 +129,10 @@ class KeyStore:
 
     def active_count(self) -> int:
         return int(self._sql.execute("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetchone()[0])
+
+    def rows(self) -> builtins.list[dict[str, Any]]:
+        """Every key as stored (the secret's hash included): what `idphoto keys copy-from` copies."""
+        return [dict(r) for r in self._sql.execute("SELECT * FROM api_keys ORDER BY created_at").fetchall()]
 
     def get(self, key_id: str) -> Key | None:
         row = self._sql.execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()

@@ -232,3 +232,33 @@ def test_serve_binds_loopback_until_a_key_exists(tmp_path, monkeypatch, backend)
     backend.keys(tmp_path / "serve-keys.sqlite3").create()
     host, note = access_mode("0.0.0.0")
     assert host == "0.0.0.0" and "1 active API key" in note
+
+
+def test_cli_copies_one_machines_keys_into_the_shared_store(runner, tmp_path, monkeypatch, redis_server):
+    """Outgrowing one machine: `idphoto keys copy-from keys.sqlite3` moves every key to Redis, same secrets,
+    balances and revocations; the keys then work against the shared store, and a second copy changes nothing."""
+    from checker.cli import main
+    from checker.keys import KeyStore
+    from checker.store import open_keys
+
+    old = KeyStore(tmp_path / "keys.sqlite3")
+    kept = old.create("shop", credits=30, rate_per_second=2, scopes=["tasks"])
+    old.spend(old.get(split_key(kept)[0]), 6)
+    gone = old.create("old")
+    old.revoke(split_key(gone)[0])
+    cfg = {"STORE_URL": redis_server.url, "STORE_PREFIX": f"copy{time.time_ns()}"}
+    monkeypatch.setenv("CHECKER_STORE_URL", cfg["STORE_URL"])
+    monkeypatch.setenv("CHECKER_STORE_PREFIX", cfg["STORE_PREFIX"])
+    done = runner.invoke(main, ["keys", "copy-from", str(tmp_path / "keys.sqlite3")])
+    assert done.exit_code == 0 and "copied 2 key(s)" in done.output, done.output
+    shared = open_keys(cfg)
+    key = shared.authenticate(*split_key(kept))
+    assert (key.name, key.remaining, key.rate_per_second, key.scopes) == ("shop", 24, 2.0, ("tasks",))
+    with pytest.raises(CheckerError):
+        shared.authenticate(*split_key(gone))
+    assert shared.active_count() == 1
+    again = runner.invoke(main, ["keys", "copy-from", str(tmp_path / "keys.sqlite3")])
+    assert "copied 0 key(s)" in again.output and "2 already there" in again.output
+    monkeypatch.delenv("CHECKER_STORE_URL")
+    refused = runner.invoke(main, ["keys", "copy-from", str(tmp_path / "keys.sqlite3")])
+    assert refused.exit_code != 0 and "CHECKER_STORE_URL" in refused.output

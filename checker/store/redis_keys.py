@@ -83,6 +83,15 @@ redis.call('SREM', KEYS[2], ARGV[2])
 return 1
 """
 
+# KEYS[1] key, KEYS[2] keys, KEYS[3] active set; ARGV id, created_at, revoked ('1'/'0'), then field/value pairs.
+_IMPORT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+if ARGV[3] == '0' then redis.call('SADD', KEYS[3], ARGV[1]) end
+return 1
+"""
+
 # KEYS[1] key; ARGV[1] credits to add (an unlimited key gets a balance).
 _ADD = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -102,6 +111,7 @@ class RedisKeyStore:
         self._refund = self._redis.register_script(_REFUND)
         self._revoke = self._redis.register_script(_REVOKE)
         self._add = self._redis.register_script(_ADD)
+        self._import = self._redis.register_script(_IMPORT)
         self._lock = threading.Lock()
         self._seen: dict[str, tuple[dict[str, Any], float]] = {}  # key id -> (row, when read), for outages
         self._count: tuple[int, float] | None = None  # the last active count read, and when
@@ -145,6 +155,16 @@ class RedisKeyStore:
     def add_credits(self, key_id: str, credits: int) -> None:
         with guarded():
             self._add(keys=[self._k(key_id)], args=[int(credits)])
+
+    def import_row(self, row: dict[str, Any]) -> bool:
+        """Add a key as another store keeps it (hashed secret, balance, expiry, revocation); False when
+        a key with its id is here already (it is left as it is)."""
+        pairs = [v for name in _TYPES if name != "id" and row.get(name) is not None
+                 for v in (name, encode(row[name]))]
+        with guarded():
+            return bool(self._import(keys=[self._k(row["id"]), f"{self.prefix}keys", f"{self.prefix}keys:active"],
+                                     args=[row["id"], encode(float(row["created_at"])),
+                                           "1" if row.get("revoked_at") else "0", *pairs]))
 
     def active_count(self) -> int:
         try:
