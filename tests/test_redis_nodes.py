@@ -131,11 +131,11 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
     redis = RedisProcess(root / "redis", durable=True).start()
     env = os.environ | {
         "CI": "", "CHECKER_STORE_URL": redis.url, "CHECKER_STORE_PREFIX": PREFIX, "CHECKER_TASKS": "celery",
-        "CHECKER_CELERY_BROKER_URL": redis.url.rsplit("/", 1)[0] + "/1", "CHECKER_ALLOW_PRIVATE_URLS": "true",
+        "CHECKER_ALLOW_PRIVATE_URLS": "true",  # (no CHECKER_CELERY_BROKER_URL: the store's Redis is the broker)
         "CHECKER_TASK_LEASE": "3", "CHECKER_TASK_RESUBMIT_AFTER": "3", "CHECKER_ADMISSION_WAIT": "30",
         "CHECKER_CALLBACK_DELAYS": "[0, 0.5, 1]", "CHECKER_THREADS": "8", "CHECKER_LOG_LEVEL": "warning",
     }
-    for name in ("CHECKER_KEYS_DB", "CHECKER_TASKS_DIR"):  # nothing but Redis is shared
+    for name in ("CHECKER_KEYS_DB", "CHECKER_TASKS_DIR", "CHECKER_CELERY_BROKER_URL"):  # nothing but Redis is shared
         env.pop(name, None)
     nodes = Cluster(redis, Api(root / "a", env), Api(root / "b", env), Worker(root / "worker", env))
     for node in (nodes.a, nodes.b, nodes.worker):

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.errors import StorageUnavailable
+from checker.errors import StorageUnavailable, storage_error
 from checker.keys import KeyStore, split_key
 from checker.sqlite import Database
 from checker.web import create_app
@@ -490,3 +490,32 @@ def test_a_refused_upload_is_not_stored_on_redis(tmp_path, face_bytes, redis_ser
         assert create_task(client, key, photo).status_code == 403
         assert mask(client, key, photo).status_code == 403
     assert list(redis_client(redis_server.url).scan_iter(match=f"{prefix}:input:*")) == []
+
+
+def test_a_full_redis_is_storage_full_and_nothing_half_kept(tmp_path):
+    """Redis at its maxmemory with noeviction refuses writes (OOM): STORAGE_FULL (507 through the app), and
+    a refused upload leaves nothing; once there is room again, writes work."""
+    from checker.store import open_tasks
+    from checker.store.shared import client
+
+    from .redisd import RedisProcess
+
+    redis = RedisProcess(tmp_path / "redis").start()
+    try:
+        store = open_tasks({"STORE_URL": redis.url, "STORE_PREFIX": "full"})
+        r = client(redis.url)
+        r.config_set("maxmemory-policy", "noeviction")
+        r.config_set("maxmemory", max(2_000_000, int(r.info("memory")["used_memory"]) + 500_000))
+        kept = []
+        with pytest.raises(StorageUnavailable) as info:
+            for _ in range(20):
+                kept.append(store.save_input(b"\0" * 1_000_000))
+        assert info.value.status == "STORAGE_FULL"
+        assert sorted(k.decode().rsplit(":", 1)[1] for k in r.scan_iter(match="full:input:*")) == sorted(kept)
+        assert all(r.pttl(f"full:input:{k}") > 0 for k in kept)  # each with its expiry: the MULTI is whole
+        fault = storage_error(info.value)
+        assert fault is not None and (fault.status, fault.http) == ("STORAGE_FULL", 507) and fault.retry_after
+        r.config_set("maxmemory", 0)
+        assert store.input_exists(store.save_input(b"fits now"))
+    finally:
+        redis.kill()

@@ -67,7 +67,7 @@ def unavailable(exc: BaseException) -> StorageUnavailable | None:
         return StorageUnavailable(f"the shared store is read-only just now ({exc})")
     if isinstance(exc, rx.ResponseError):
         text = str(exc)
-        if text.startswith("OOM"):
+        if isinstance(exc, rx.OutOfMemoryError) or text.startswith("OOM"):  # maxmemory, noeviction
             return StorageUnavailable(f"the shared store is out of memory ({exc})", status="STORAGE_FULL",
                                       retry_after=30)
         if text.startswith(("MISCONF", "LOADING", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN", "CLUSTERDOWN",

@@ -22,7 +22,10 @@ DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 def make_app(broker: str | None = None) -> Any:
     from celery import Celery
 
-    app = Celery("idphoto", broker=broker or os.environ.get("CHECKER_CELERY_BROKER_URL") or DEFAULT_BROKER)
+    # The broker: as given, else CHECKER_CELERY_BROKER_URL, else the shared store's Redis (its names never
+    # meet Celery's: they all start with the store's prefix), else a local Redis.
+    app = Celery("idphoto", broker=broker or os.environ.get("CHECKER_CELERY_BROKER_URL")
+                 or os.environ.get("CHECKER_STORE_URL") or DEFAULT_BROKER)
     app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
                     broker_connection_retry_on_startup=True, task_ignore_result=True,
                     # A broker that is away must not hold a request: connect within 2 s, and publishing

@@ -56,7 +56,7 @@ def service(app: Flask | None = None) -> TaskService:
             config = config_from(cfg)
             svc = TaskService(open_tasks(cfg, instance=app.instance_path), config,
                               mode=str(cfg.get("TASKS", "threads")), workers=int(cfg.get("TASK_WORKERS", 2)),
-                              broker=cfg.get("CELERY_BROKER_URL"))
+                              broker=cfg.get("CELERY_BROKER_URL") or cfg.get("STORE_URL") or None)
             app.extensions["idphoto_tasks"] = svc
     svc.start()
     return svc
