@@ -125,7 +125,7 @@ class Cluster:
                          for p in (self.a.log, self.b.log, self.worker.log) if p.exists())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cluster(tmp_path_factory) -> Iterator[Cluster]:
     root = tmp_path_factory.mktemp("nodes")
     redis = RedisProcess(root / "redis", durable=True).start()
@@ -191,7 +191,7 @@ def wait_ended(base: str, key: str, task_ids: list[str], timeout: float) -> dict
 
 
 # --- credits and rates are one budget across servers ---------------------------------------------------
-def test_credits_for_two_photos_four_concurrent_paid_requests_exactly_two_succeed(cluster, face_bytes):
+def credits_for_two_photos_four_concurrent_paid_requests_exactly_two_succeed(cluster, face_bytes):
     key = cluster.keys().create("two photos", credits=12)  # seed 002: 6 credits a photo
     photo = jpeg(face_bytes)
     barrier = threading.Barrier(4)
@@ -215,7 +215,7 @@ def test_credits_for_two_photos_four_concurrent_paid_requests_exactly_two_succee
     assert cluster.keys().get(split_key(key)[0]).remaining == 0
 
 
-def test_a_rate_limit_holds_across_both_servers(cluster):
+def a_rate_limit_holds_across_both_servers(cluster):
     key = cluster.keys().create("three a second", rate_per_second=3)
     bases = [cluster.a.base, cluster.b.base] * 4  # 8 requests, half to each server
 
@@ -233,11 +233,12 @@ def test_a_rate_limit_holds_across_both_servers(cluster):
             t.start()
         for t in threads:
             t.join()
-        if int(time.time()) == int(started):
-            break
-    else:
-        pytest.skip("the machine is too busy to send 8 requests within one second")
-    assert sorted(codes) == [404] * 3 + [429] * 5, codes
+        seconds = int(time.time()) - int(started) + 1
+        if seconds == 1:
+            assert sorted(codes) == [404] * 3 + [429] * 5, codes  # one window for both servers
+            return
+    # Too busy to send 8 requests within one second, four times: at least no window let more than 3 through.
+    assert codes.count(404) <= 3 * seconds and set(codes) <= {404, 429}, codes
 
 
 # --- a task made on A, run by the worker, fetched through B ----------------------------------------------
@@ -255,7 +256,7 @@ class Receiver(BaseHTTPRequestHandler):
         pass
 
 
-def test_a_task_created_on_a_runs_on_the_worker_and_its_image_comes_through_b(cluster, face_bytes):
+def a_task_created_on_a_runs_on_the_worker_and_its_image_comes_through_b(cluster, face_bytes):
     key = cluster.keys().create("a to b", credits=60)
     Receiver.posts = []
     with http_thread(Receiver) as receiver:
@@ -282,7 +283,7 @@ def test_a_task_created_on_a_runs_on_the_worker_and_its_image_comes_through_b(cl
 
 
 # --- Redis stopped and restarted mid-run ---------------------------------------------------------------------
-def test_redis_killed_and_restarted_mid_run_loses_no_accepted_task(cluster, face_bytes):
+def redis_killed_and_restarted_mid_run_loses_no_accepted_task(cluster, face_bytes):
     key = cluster.keys().create("outage", credits=600, rate_per_second=50)
     photo = jpeg(face_bytes)
     small = jpeg(face_bytes, width=360)
@@ -325,3 +326,13 @@ def test_redis_killed_and_restarted_mid_run_loses_no_accepted_task(cluster, face
     states = [finals.get(t, {}).get("state") for t in [*paid, orphan]]
     assert states == [st.DONE] * (len(paid) + 1), (finals, cluster.logs())
     assert cluster.keys().get(split_key(key)[0]).remaining == 600 - 6 * len(paid)
+
+
+# --- the run ------------------------------------------------------------------------------------------------
+def test_two_api_servers_and_a_celery_worker_on_one_redis(cluster, face_bytes):
+    """One test, so that one cluster is started (pytest-xdist would start a module's fixture in each of its
+    workers); the steps run in this order, the outage last."""
+    credits_for_two_photos_four_concurrent_paid_requests_exactly_two_succeed(cluster, face_bytes)
+    a_rate_limit_holds_across_both_servers(cluster)
+    a_task_created_on_a_runs_on_the_worker_and_its_image_comes_through_b(cluster, face_bytes)
+    redis_killed_and_restarted_mid_run_loses_no_accepted_task(cluster, face_bytes)
