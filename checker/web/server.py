@@ -38,10 +38,14 @@ def access_mode(host: str) -> tuple[str, str]:
     open, so it binds to loopback whatever was asked."""
     import ipaddress
 
+    from ..errors import StorageUnavailable
     from ..store import open_keys
     from ..tasks.settings import env_config
 
-    active = open_keys(env_config()).active_count()  # the shared store's keys when CHECKER_STORE_URL is set
+    try:
+        active = open_keys(env_config()).active_count()  # the shared store's keys when CHECKER_STORE_URL is set
+    except StorageUnavailable as exc:  # whether the API is open cannot be known: do not guess
+        raise SystemExit(f"idphoto: {exc}; start it or correct CHECKER_STORE_URL") from None
     if active:
         return host, f"{active} active API key(s): every API request needs one"
     try:
