@@ -44,6 +44,11 @@ FACE_GROW = 0.03  # fw: the face's oval is kept clear by this much
 HAIR_DE = 14.0  # ΔE76 from the hair's colour beside the eyes (at least; the hair's own spread widens it)
 HAIR_BAND = 0.6  # fw beside the face where long hair may lie over the garment
 HAIR_FADE = 0.05  # fw: how far hair tips fade into the garment
+HAIR_DROP = 1.3  # fw under the chin: as far as hair is followed down
+HAIR_NOT_SKIN = 20.0  # ΔE76 from the face's skin: beside the eyes, person pixels further from it are hair ...
+HAIR_SEEDS = 0.12  # ... and long hair shows at least this much of it there (fw squared, both sides)
+HAIR_GRAIN = 0.02  # fw: the window of the texture that tells hair from smooth cloth of its colour ...
+HAIR_SMOOTH = 0.5  # ... below this share of the hair's own texture (beside the eyes) it is cloth
 POSE_VISIBLE = 0.5
 L_SHOULDER, R_SHOULDER = 11, 12
 
@@ -438,7 +443,8 @@ def _hair(a: Analysis, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Long hair over the shoulders, which stays on top of the garment: person pixels under row ``below``
     coloured like the hair beside the face at the eye line, hanging down without a break from it. Short
     hair (ears and background beside the eyes) keeps nothing, and clothes of the hair's colour are not hair
-    unless hair runs into them. Also returns every person pixel of the hair's colour (none for short hair)."""
+    unless hair runs into them. Also returns the person pixels of the hair's colour in that band (none for short
+    hair): they are not taken for old clothes."""
     from ..views import to_lab
 
     h, w = alpha.shape
@@ -450,15 +456,27 @@ def _hair(a: Analysis, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     beside = ((cols < x0) & (cols > x0 - 0.5 * fw)) | ((cols > x1) & (cols < x1 + 0.5 * fw))
     lab = to_lab(a.rgb)
     rows = slice(max(0, eye_y - int(0.2 * fw)), min(h, eye_y + int(0.2 * fw)))
-    seed_px = (alpha[rows] > 0.9) & beside[None, :]
-    if seed_px.sum() < 0.02 * fw * fw:  # nothing but background and ears beside the eyes: short hair
+    skin = np.median(lab[a.face_skin], axis=0) if a.face_skin.any() else lab[int(a.point(CHIN)[1]) - 1, cols[0]]
+    not_skin = np.linalg.norm(lab[rows] - skin, axis=2) > HAIR_NOT_SKIN
+    seed_px = (alpha[rows] > 0.9) & beside[None, :] & not_skin
+    if seed_px.sum() < HAIR_SEEDS * fw * fw:  # background and ears beside the eyes (short hair)
         return np.zeros((h, w), bool), np.zeros((h, w), bool)
     sample = lab[rows][seed_px]
     centre = np.median(sample, axis=0)
     spread = np.linalg.norm(sample - centre, axis=1)
     tol = float(np.clip(1.5 * np.percentile(spread, 80), HAIR_DE, 2.5 * HAIR_DE))
-    close = (np.linalg.norm(lab - centre, axis=2) < tol) & (alpha > 0.5)
-    close = cv2.morphologyEx(close.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)).astype(bool)
+    # Hair is strands: its fine texture sets it apart from cloth of the same colour (a dark jacket under
+    # dark hair is smooth). Texture: the local spread of brightness over a window of HAIR_GRAIN face widths.
+    grey = a.gray.astype(np.float32)
+    r = max(1, round(HAIR_GRAIN * fw))
+    mean = cv2.blur(grey, (2 * r + 1, 2 * r + 1))
+    grain = np.sqrt(np.maximum(cv2.blur(grey * grey, (2 * r + 1, 2 * r + 1)) - mean * mean, 0.0))
+    hair_grain = float(np.median(grain[rows][seed_px]))
+    coloured = (np.linalg.norm(lab - centre, axis=2) < tol) & (alpha > 0.5)
+    coloured = cv2.morphologyEx(coloured.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8)).astype(bool)
+    textured = cv2.morphologyEx((grain >= HAIR_SMOOTH * hair_grain).astype(np.uint8), cv2.MORPH_CLOSE,
+                                np.ones((2 * r + 1,) * 2, np.uint8)).astype(bool)
+    close = coloured & textured
     keep = np.zeros((h, w), bool)
     run = close[eye_y] & beside
     step = max(1, round(0.015 * fw))  # hair strands lean: a run may move this far sideways per row
@@ -467,13 +485,14 @@ def _hair(a: Analysis, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # the hair's colour further out are clothes).
     band = HAIR_BAND * fw
     near = ((cols > x0 - band) & (cols < x0 + 0.1 * fw)) | ((cols < x1 + band) & (cols > x1 - 0.1 * fw))
-    for y in range(eye_y + 1, h):
+    last = int(min(h, a.point(CHIN)[1] + HAIR_DROP * fw))  # hair below this is rare; cloth edges are not
+    for y in range(eye_y + 1, last):
         grown = cv2.dilate(run.astype(np.uint8)[None], kernel)[0].astype(bool)
         run = close[y] & grown & ~_face_columns(oval, y, w) & near
         if not run.any():
             break
         keep[y] = run
-    return keep, close
+    return keep, coloured & near[None, :]
 
 
 def _face_columns(oval: np.ndarray, y: int, w: int) -> np.ndarray:
@@ -534,7 +553,11 @@ def dress_layers(a: Analysis, rgb: np.ndarray, alpha: np.ndarray, g: Garment) ->
     rows, cols = np.arange(h)[:, None], np.arange(w)[None, :]
     chin = a.point(CHIN)
     neck = (rows <= anchors.collar[1] + 0.05 * fw) & (np.abs(cols - chin[0]) < 0.4 * fw)
-    below = (rows > chin[1] - 0.25 * fw) & ~neck
+    # Per column, from a little above where the garment starts (old collars and shoulders peeking over it),
+    # never higher than just above the chin (beside the garment, from there down).
+    has = (ga > 0.5).any(axis=0)
+    top = np.where(has, np.argmax(ga > 0.5, axis=0), 0).astype(np.float32)[None, :]
+    below = (rows > chin[1] - 0.25 * fw) & (rows >= top - 0.35 * fw) & ~neck
     out_alpha = np.where(below & ~keep & ~hair_coloured, ga, out_alpha)  # hair beyond the band is not cut
     return Dressed(np.clip(out_rgb + 0.5, 0, 255).astype(np.uint8), out_alpha.astype(np.float32),
                    ga.astype(np.float32), anchors, hair)
