@@ -422,3 +422,32 @@ def test_callback_delays_from_the_environment_a_celery_worker_reads(monkeypatch,
     assert config_from({"CALLBACK_DELAYS": raw}).callback_delays == delays
     with pytest.raises(ValueError, match="CALLBACK_DELAYS"):
         config_from({"CALLBACK_DELAYS": "soon"})
+
+
+def test_a_queued_task_is_sent_to_celery_again_once_per_interval(tmp_path, monkeypatch, backend):
+    """Celery mode: a task still queued after CHECKER_TASK_RESUBMIT_AFTER (its message lost) is sent again;
+    on the shared store by one of the servers looking, not by each (one machine: each paces its own)."""
+    from checker.tasks import celery_app
+
+    sent: list[tuple[str, int]] = []
+    store = backend.tasks(tmp_path / "tasks")
+    config = config_from({"TASK_RESUBMIT_AFTER": 0.2, **backend.config})
+    services = [TaskService(store, config, mode="celery") for _ in range(3)]  # three API server processes
+    for n, svc in enumerate(services):
+        monkeypatch.setattr(svc, "submit", lambda task_id, n=n, svc=svc: (sent.append((task_id, n)),
+                                                                          TaskService.submit(svc, task_id)))
+    monkeypatch.setattr(celery_app, "send", lambda task_id, broker: None)
+    task_id = store.create({}, image_id=None, image_url="x", callback_url=None, base_url="")
+    for svc in services:
+        svc._resubmit_stranded()  # each sees it queued for the first time
+    assert sent == []
+    time.sleep(0.25)
+    for svc in services:
+        svc._resubmit_stranded()
+    assert [t for t, _ in sent] == [task_id] * (1 if backend.redis else 3)
+    assert store.claim(task_id, "w", 30)
+    sent.clear()
+    time.sleep(0.25)
+    for svc in services:
+        svc._resubmit_stranded()
+    assert sent == []  # claimed: nothing more to send

@@ -14,6 +14,7 @@ Names (P is the prefix, ``idphoto:`` by default):
     P:cbs:first          sorted set: callbacks waiting for their first attempt, by next_at
     P:cbs:retry          sorted set: callbacks waiting for a retry, by next_at
     P:cbs:sending        sorted set: callbacks being posted, by lease end
+    P:sent:<task_id>     set when a queued task is (re)sent to Celery: one resend per interval in all
 
 Every change of state is one Lua script (claim, update, finish, recover, claim_callback,
 callback_attempted) or one MULTI transaction (create, save_input): atomic on the server, so a task is
@@ -372,6 +373,12 @@ class RedisTaskStore:
                 args=[encode(time.time()), MAX_ATTEMPTS, self.prefix,
                       "the server stopped while processing this task, twice; it was not finished", self._keep])
         return [i.decode() for i in again], [i.decode() for i in dead]
+
+    def claim_resend(self, task_id: str, every: float) -> bool:
+        """One (re)send of a queued task to Celery per ``every`` seconds across every node (P:sent:<id>)."""
+        with guarded():
+            return bool(self._redis.set(f"{self.prefix}sent:{task_id}", b"1", nx=True,
+                                        px=max(1, int(every * 1000))))
 
     # --- callbacks --------------------------------------------------------------------------------
     def callback(self, task_id: str) -> dict[str, Any] | None:

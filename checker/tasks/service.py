@@ -7,6 +7,7 @@ and posts due callbacks; the store's atomic claims make each happen once."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -55,8 +56,13 @@ class TaskService:
         try:
             again, failed = self.store.recover()
             self._failed_by_recovery(failed)
-            for task_id in again + self.store.queued():
+            for task_id in again:
                 self.submit(task_id)
+            for task_id in self.store.queued():
+                # Celery: each queued task is sent by one starting server per interval, not by every one.
+                if task_id not in again and (self.mode == "threads"
+                                             or self.store.claim_resend(task_id, self.config.resubmit_after)):
+                    self.submit(task_id)
         except Exception:  # the store is away (Redis restarting): the sweeper does this once it is back
             log.exception("task recovery at start failed; the sweeper tries again every %g s", SWEEP_EVERY)
         threading.Thread(target=self._sweeper, name="task-sweeper", daemon=True).start()
@@ -91,6 +97,8 @@ class TaskService:
 
             with self._lock:
                 self._sent[task_id] = time.monotonic()
+            with contextlib.suppress(Exception):  # the store is away: the send below says so, or works
+                self.store.claim_resend(task_id, self.config.resubmit_after)  # the others wait that long
             try:
                 send(task_id, self.broker)
             except Exception:  # the broker is away: the task is in the store, the sweeper sends it again
@@ -108,9 +116,10 @@ class TaskService:
         up until a restart.
 
         Celery mode: a task still queued ``resubmit_after`` seconds after this process sent it (or first
-        saw it queued: another server's) is sent again. Its message was lost (a server died between
-        writing the task and sending it, a worker died holding it, the broker lost it) or is still
-        waiting in a long queue; a second message is harmless, since only one claim of a task wins."""
+        saw it queued: another server's) is sent again, by one node of all per interval (the store's
+        claim_resend). Its message was lost (a server died between writing the task and sending it, a
+        worker died holding it, the broker lost it) or is still waiting in a long queue; a second message
+        is harmless, since only one claim of a task wins."""
         if self.mode != "threads":
             queued = self.store.queued()
             waiting = set(queued)
@@ -124,6 +133,10 @@ class TaskService:
                     if now - since >= self.config.resubmit_after:
                         due.append(task_id)
             for task_id in due:
+                with self._lock:
+                    self._sent[task_id] = now
+                if not self.store.claim_resend(task_id, self.config.resubmit_after):
+                    continue  # another node sent it within the interval
                 log.warning("task %s: still queued %g s after it was sent; sending it again", task_id,
                             self.config.resubmit_after)
                 self.submit(task_id)

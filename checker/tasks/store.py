@@ -255,6 +255,11 @@ class TaskStore:
                 self._queue_callback(db, task_id)
         return again, dead
 
+    def claim_resend(self, task_id: str, every: float) -> bool:
+        """Whether this process may send a queued task to Celery again now. One machine: always (each
+        service paces its own resends; a duplicate message only loses its claim)."""
+        return True
+
     # --- callbacks ------------------------------------------------------------------------------
     @staticmethod
     def _queue_callback(db: sqlite3.Connection, task_id: str) -> None:
