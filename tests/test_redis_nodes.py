@@ -32,8 +32,9 @@ from checker.imaging import load_photo
 from checker.keys import split_key
 from checker.tasks import store as st
 
-from .redisd import RedisProcess, free_port
-from .servers import http_thread
+pytest.register_assert_rewrite("tests.redisd")  # imported here before any module names it as a plugin
+from .redisd import RedisProcess, free_port  # noqa: E402
+from .servers import http_thread  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK_URL = "/api/tasks/visual/external/idphoto"
