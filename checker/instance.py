@@ -1,5 +1,7 @@
 """Where the service keeps its state (API keys, tasks): one folder, shared by the app, the CLI and
-Celery workers so that they agree without being told.
+Celery workers so that they agree without being told. With the shared store (CHECKER_STORE_URL, see
+checker/store/) that state is on Redis instead, and each machine's instance folder holds only its own
+files.
 
 It is never inside the install tree (site-packages) or the checkout: CHECKER_INSTANCE_DIR if set,
 else ``instance/`` in the per-user data folder that :func:`user_data_dir` names, beside the model
