@@ -5,7 +5,7 @@ where the matte is good.
 
 Measured before the background cap (the guided filter on the bare segmentation mask) and with it, us-passport,
 docs/generation/matting.md: old-backdrop trace in the ring 0.13-0.17 before, 0.07-0.08 now; edge_halo scores
-51-100 before on every photo below, 19-44 now."""
+51-100 before on every photo and spec below, 19-37 now. Every test here fails with the old filter."""
 
 from __future__ import annotations
 
@@ -75,8 +75,9 @@ def test_no_trace_of_the_old_backdrop_just_outside_the_person(fixed, face_rgb, n
 
 
 # edge_halo judged by the re-check on outputs whose matte is good (inspected in a contact sheet). Scores
-# before / now: astronaut 100 / 32-37, hivision_test0 54-59 / 19-24, obama 90-92 / 34-37, obama_partial_face
-# 51-55 / 24-27; for the China ID card hivision_test1_webp 94 / 28 and hivision_test2_png 91 / 32.
+# before / now: astronaut 100 / 32-37, hivision_test0 54-59 / 19-24, obama 90-92 / 34-37; for the US passport
+# obama_partial_face 51 / 27 (47 / 24 for the ID card, passing before); for the China ID card hivision_test1_webp
+# 94 / 28 and hivision_test2_png 91 / 32 (47 and 44 for the US passport: too near 50 to pin).
 @pytest.mark.parametrize(("name", "spec"), [
     ("astronaut.png", "us-passport"), ("astronaut.png", "2102"),
     ("hivision_test0.jpg", "us-passport"), ("hivision_test0.jpg", "2102"),
