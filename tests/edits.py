@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from checker import models
-from checker.context import CHIN, FACE_LEFT, FACE_RIGHT, Analysis
+from checker.context import CHIN, FACE_LEFT, FACE_OVAL, FACE_RIGHT, Analysis
 
 SUBNASALE = 2  # mesh point under the nose
 
@@ -154,3 +154,29 @@ def move_irises(a: Analysis, dx: float, dy: float = 0.0, eyes: tuple[int, ...] =
 # (dx, dy) in eye widths of the iris moves bench/transformed.py and the gaze tests use: about 14 and 30
 # degrees sideways, 14 degrees up and down (asin(d / 0.4)).
 GAZE_MOVES = ((0.1, 0.0), (-0.1, 0.0), (0.2, 0.0), (-0.2, 0.0), (0.0, 0.1), (0.0, -0.1))
+
+
+# --- neck shadow --------------------------------------------------------------------------------------
+def neck_shadow(a: Analysis, depth: float, reach: float = 0.3) -> np.ndarray:
+    """A shadow cast by the chin: under the jaw line, down ``reach`` face widths (its lower edge fading
+    over a third of that), across the person within 0.45 face widths of the chin, linear light
+    multiplied by 1 - ``depth`` (0.5 halves the light reaching the neck)."""
+    fw = a.face_width
+    oval = a.mesh[list(FACE_OVAL), :2]
+    lower = oval[oval[:, 1] > float(oval[:, 1].mean())]
+    order = np.argsort(lower[:, 0])
+    xs = np.arange(a.width, dtype=np.float32)
+    jaw = np.interp(xs, lower[order, 0], lower[order, 1])
+    rows = np.arange(a.height, dtype=np.float32)[:, None]
+    below = rows - jaw[None, :]
+    fade = np.clip(1 - (below - 0.67 * reach * fw) / (0.33 * reach * fw), 0, 1) * (below > 0)
+    across = np.clip((0.45 * fw - np.abs(xs - a.point(CHIN)[0])) / (0.1 * fw), 0, 1)[None, :]
+    person = cv2.GaussianBlur(a.person_mask, (0, 0), 1.5)
+    k = 1 - depth * fade * across * person
+    c = a.rgb.astype(np.float32) / 255
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4) * k[..., None]
+    out = np.where(lin <= 0.0031308, lin * 12.92, 1.055 * np.power(lin, 1 / 2.4) - 0.055)
+    return (out * 255).round().clip(0, 255).astype(np.uint8)
+
+
+NECK_SHADOW_DEPTHS = (0.3, 0.5, 0.7)
