@@ -31,7 +31,6 @@ from . import clothes, crop
 
 # A body that stops this far above the bottom edge (share of the height, 2 px at least) floats.
 GAP_TOLERANCE = 0.005
-EXPOSED_MIN = crop.EXPOSED_MIN  # a cut by the photo's own edge this long (of the short side) is visible
 
 Retouch = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -197,7 +196,7 @@ def frame_problems(s: crop.Subject, p: crop.Placement) -> list[Problem]:
                            "document's head and eye windows the body cannot reach the bottom; use a photo that shows "
                            "the shoulders and upper chest"))
     exposed = {side: v for side, v in crop.exposed_edges(s, p).items()
-               if v >= EXPOSED_MIN * min(p.width, p.height) and not (side == "bottom" and out)}
+               if v >= crop.exposed_min(side) * min(p.width, p.height) and not (side == "bottom" and out)}
     if exposed:
         sides = " and ".join(exposed)
         out.append(Problem("frame_edges", "PHOTO_EDGE_IN_FRAME",

@@ -204,8 +204,15 @@ def body_gap(s: Subject, p: Placement) -> float:
 
 # A cut by the photo's own edge this long (share of the frame's short side) inside the frame is a
 # visible straight edge the person did not have (the check's frame_edges reads straight outlines of a
-# fifth of the short side as source-frame edges too).
+# fifth of the short side as source-frame edges too). At the top it cuts the hair, and the head's top is
+# part of every document's geometry: a twentieth is enough there.
 EXPOSED_MIN = 0.2
+EXPOSED_MIN_TOP = 0.05
+
+
+def exposed_min(side: str) -> float:
+    """The share of the short side from which the photo's own ``side`` edge in the frame is visible."""
+    return EXPOSED_MIN_TOP if side == "top" else EXPOSED_MIN
 EXPOSURE_WEIGHT = 50.0  # in the solver's cost: a visible cut outweighs mid-window placement
 EDGE_MARGIN = 2.0  # output px: a photo edge this close to the frame's own border is that border
 
@@ -398,11 +405,11 @@ def place_for_windows(s: Subject, width: int, height: int, win: Windows, steps: 
         cost += 100.0 * (violation / h_span) ** 2
         # The photo's own edge cutting the person (shoulders cut at its sides, hair at its top) should
         # stay outside the frame where a scale inside the windows allows it.
-        # Only cuts near the length that counts as visible (EXPOSED_MIN) weigh: a short one is not worth
+        # Only cuts near the length that counts as visible (exposed_min) weigh: a short one is not worth
         # moving the head off mid-window.
         shown = exposed_edges(s, Placement(float(k), width / 2 - k * s.face_cx, ty, width, height))
-        allowed = 0.75 * EXPOSED_MIN * min(width, height)
-        over = sum(max(0.0, v - allowed) for side, v in shown.items() if side != "bottom")
+        short = min(width, height)
+        over = sum(max(0.0, v - 0.75 * exposed_min(side) * short) for side, v in shown.items() if side != "bottom")
         cost += EXPOSURE_WEIGHT * (over / width) ** 2
         if best is None or cost < best[0]:
             best = (cost, float(k), float(ty))
