@@ -193,7 +193,7 @@ def test_a_tilted_photo_with_room_around_the_person_is_levelled(face_rgb, change
 def test_a_smile_with_teeth_stays_reported_where_the_document_wants_a_closed_mouth(photos, spec_id):
     # hivision_test0 smiles with parted lips: ICAO (Schengen) and China's ID rules refuse it, and no
     # framing or background change can close a mouth. (Its head is also turned 8 degrees, past ICAO's 5.)
-    # The grey fringe matting leaves along its hair is reported too, as generation's own defect.
+    # A fringe of old background along the hair, where matting leaves one, is generation's own defect.
     result = fix(photos["hivision_test0.jpg"], load_spec(spec_id))
     stuck = {u["check"] for u in result.unfixable}
     person = {"face_expression", "mouse_nature", "headpose_yaw", "facial_pose"}
