@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from checker import detectors, rules  # noqa: E402
 from checker.context import Analysis  # noqa: E402
 from checker.errors import CheckerError  # noqa: E402
+from checker.generate.beauty import smooth_skin  # noqa: E402
 from checker.imaging import load_photo  # noqa: E402
 from tests import edits  # noqa: E402
 
@@ -67,6 +68,12 @@ def _cases() -> dict[str, Case]:
             for dx, dy in edits.GAZE_MOVES}),
         "pn_neck_shadow_exist": Case("pn_neck_shadow_exist", {
             f"neck shadow {d:.0%} deep": (lambda a, x=d: edits.neck_shadow(a, x)) for d in edits.NECK_SHADOW_DEPTHS},
+            sets=STUDIO),
+        "pn_over_ps": Case("pn_over_ps", {
+            **{f"skin texture {s:.0%} off": (lambda a, x=s: edits.smooth_skin_texture(a, x))
+               for s in edits.RETOUCH_STRENGTHS},
+            **{f"auto_smooth {s:g} (checker.generate.beauty)": (lambda a, x=s: smooth_skin(a.rgb, a.mesh, x))
+               for s in (0.5, 1.0)}},
             sets=STUDIO),
     }
     return out

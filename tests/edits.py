@@ -180,3 +180,23 @@ def neck_shadow(a: Analysis, depth: float, reach: float = 0.3) -> np.ndarray:
 
 
 NECK_SHADOW_DEPTHS = (0.3, 0.5, 0.7)
+
+
+# --- over-retouching ------------------------------------------------------------------------------------
+def smooth_skin_texture(a: Analysis, strength: float, scale: float = 0.015) -> np.ndarray:
+    """Take ``strength`` (0-1) of the fine texture off the facial skin, as retouching does: the skin's
+    detail finer than ``scale`` face widths (a Gaussian's sigma: pores, fine lines) is multiplied by
+    1 - strength; edges of the eyes, brows, lips and the face's outline are left as they are (the skin
+    mask stops short of them, feathered)."""
+    from checker.generate.beauty import skin_mask
+
+    fw = a.face_width
+    img = a.rgb.astype(np.float32)
+    base = cv2.GaussianBlur(img, (0, 0), max(0.8, scale * fw))
+    mask = cv2.erode(skin_mask(a.rgb.shape[:2], a.mesh).astype(np.uint8), np.ones((3, 3), np.uint8))
+    w = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), max(1.0, 0.01 * fw))[..., None] * strength
+    out = img - w * (img - base)
+    return out.round().clip(0, 255).astype(np.uint8)
+
+
+RETOUCH_STRENGTHS = (0.5, 0.8, 1.0)
