@@ -34,9 +34,9 @@ def over_retouched(a: Analysis) -> dict[str, Any]:
     x0, y0, x1, y1 = a.face_rect
     pad = int(0.1 * fw)
     x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(a.width, x1 + pad), min(a.height, y1 + pad)
-    gray = a.gray[y0:y1, x0:x1].astype(np.float32)
-    skin = a.face_skin[y0:y1, x0:x1].astype(np.uint8)
-    features = np.zeros_like(skin)
+    gray: np.ndarray = a.gray[y0:y1, x0:x1].astype(np.float32)
+    skin: np.ndarray = a.face_skin[y0:y1, x0:x1].astype(np.uint8)
+    features: np.ndarray = np.zeros_like(skin)
     pts = a.mesh[:, :2] - (x0, y0)
     for part in (RIGHT_EYE, LEFT_EYE, RIGHT_BROW, LEFT_BROW):
         cv2.fillPoly(features, [cv2.convexHull(pts[list(part)].round().astype(np.int32))], (1,))
