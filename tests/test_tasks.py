@@ -253,6 +253,9 @@ def test_callback_receives_the_polling_body_with_retries(tmp_path, web, face_byt
     assert len(Files.posts) == 2 and Files.posts[-1]["data"]["task_id"] == task_id
     assert Files.posts[-1]["status"] == 200 and Files.posts[-1]["data"]["state"] == st.DONE
     svc = app.extensions["idphoto_tasks"]
+    # The delivery is recorded once the receiver has answered: just after its second POST arrived.
+    while svc.store.get(task_id)["callback_status"] != "delivered (attempt 2)" and time.time() < end:
+        time.sleep(0.05)
     assert svc.store.get(task_id)["callback_status"] == "delivered (attempt 2)"
     svc.stop()
 
