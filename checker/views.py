@@ -365,3 +365,40 @@ def skin_mask(a: Analysis, lab: np.ndarray) -> np.ndarray:
     return ((np.abs(hue_off) < SKIN_HUE_K * m.hue_spread)
             & (chroma > SKIN_CHROMA[0] * m.chroma) & (chroma < SKIN_CHROMA[1] * m.chroma)
             & (light > m.l_lo - SKIN_L_BELOW) & (light < m.l_hi + SKIN_L_ABOVE))
+
+
+# --- the eyes, for the eye checks and the gaze -------------------------------------------------------
+# Lenses this dark (lens lightness / skin lightness of the LESS dark lens; open eyes read
+# 0.64-0.84, sunglasses 0.07-0.24) hide the eyes: closure and gaze are then not measured at all,
+# since the mesh only guesses lids and irises it cannot see.
+EYES_HIDDEN_RATIO = 0.40
+# The iris centre of an eye looking at the camera sits above the corner-to-corner line by this
+# fraction of the eye width (median over the frontal photos); the offset is measured from there.
+IRIS_REST_Y = -0.09
+
+
+def visible_eyes(a: Analysis) -> np.ndarray:
+    """The mesh, once it is sure the eyes can be seen (large enough, not behind dark lenses)."""
+    mesh = a.mesh
+    if eye_width(mesh) < MIN_EYE_PX:
+        raise MeasureError("the eyes are too small in the photo to judge")
+    if max(lens_lightness(a)) < EYES_HIDDEN_RATIO:
+        raise MeasureError("the eyes are hidden behind dark lenses")
+    return mesh
+
+
+def iris_offsets(mesh: np.ndarray) -> list[tuple[float, float]]:
+    """Per eye: iris centre minus eye centre in eye widths, along the corner line (+ = image
+    right) and across it (+ = down), the resting height IRIS_REST_Y removed."""
+    out = []
+    for (o, i), c in zip(EYE_CORNERS, IRIS_CENTRES, strict=True):
+        p, q = mesh[o, :2], mesh[i, :2]
+        if p[0] > q[0]:
+            p, q = q, p
+        axis = q - p
+        width = float(np.linalg.norm(axis))
+        u = axis / max(width, 1e-6)
+        v = np.array([-u[1], u[0]])  # image-down when the eye line is level
+        rel = mesh[c, :2] - (p + q) / 2
+        out.append((float(rel @ u / width), float(rel @ v / width - IRIS_REST_Y)))
+    return out

@@ -17,13 +17,12 @@ from ..views import (
     EYE_CORNERS,
     EYE_LID_PAIRS,
     INNER_LIPS,
-    IRIS_CENTRES,
     LIP_GAP_PAIRS,
     MIN_EYE_PX,
     MOUTH_CORNERS,
-    eye_width,
     face_view,
-    lens_lightness,
+    iris_offsets,
+    visible_eyes,
 )
 from . import Measure, clamp_score, detector
 
@@ -38,15 +37,7 @@ OPEN_RATIO = 0.28
 SHUT_RATIO = 0.05
 BLINK_OPEN, BLINK_SHUT = 0.25, 0.60
 
-# Lenses this dark (lens lightness / skin lightness of the LESS dark lens; open eyes read
-# 0.64-0.84, sunglasses 0.07-0.24) hide the eyes: closure and gaze are then not measured at all,
-# since the mesh only guesses lids and irises it cannot see.
-EYES_HIDDEN_RATIO = 0.40
 
-# --- gaze -------------------------------------------------------------------------------------
-# The iris centre of an eye looking at the camera sits above the corner-to-corner line by this
-# fraction of the eye width (median over the frontal photos); the offset is measured from there.
-IRIS_REST_Y = -0.09
 GAZE_HALF = 0.13  # iris offset (eye widths) that scores 50
 # The landmarker's mesh follows an iris moved sideways at 0.6-0.8 of the move and one moved up or
 # down at only about 0.3 of it, so vertical offsets count double (more would turn the frontal
@@ -78,16 +69,6 @@ TEETH_HALF = 0.02  # teeth area scoring 50
 LIPS_VISIBLE = 0.15
 
 
-def _visible_eyes(a: Analysis) -> np.ndarray:
-    """The mesh, once it is sure the eyes can be seen (large enough, not behind dark lenses)."""
-    mesh = a.mesh
-    if eye_width(mesh) < MIN_EYE_PX:
-        raise MeasureError("the eyes are too small in the photo to judge")
-    if max(lens_lightness(a)) < EYES_HIDDEN_RATIO:
-        raise MeasureError("the eyes are hidden behind dark lenses")
-    return mesh
-
-
 # ==============================================================================================
 # Measures
 # ==============================================================================================
@@ -108,7 +89,7 @@ def eye_openings(mesh: np.ndarray) -> list[float]:
 def eyes_close(a: Analysis) -> dict[str, Any]:
     """Closure of the more closed eye, 0 = open, 100 = shut: per eye the larger of the lid-gap
     closure and the blink blendshape's (image-left eye = the subject's right = eyeBlinkRight)."""
-    mesh = _visible_eyes(a)
+    mesh = visible_eyes(a)
     ratios = eye_openings(mesh)
     blinks = [a.blendshapes["eyeBlinkRight"], a.blendshapes["eyeBlinkLeft"]]
     closures = [max((OPEN_RATIO - r) / (OPEN_RATIO - SHUT_RATIO), (b - BLINK_OPEN) / (BLINK_SHUT - BLINK_OPEN))
@@ -117,27 +98,11 @@ def eyes_close(a: Analysis) -> dict[str, Any]:
     return {"eyes_close": Measure(value=value, score=clamp_score(100 * max(closures)))}
 
 
-def iris_offsets(mesh: np.ndarray) -> list[tuple[float, float]]:
-    """Per eye: iris centre minus eye centre in eye widths, along the corner line (+ = image
-    right) and across it (+ = down), the resting height IRIS_REST_Y removed."""
-    out = []
-    for (o, i), c in zip(EYE_CORNERS, IRIS_CENTRES, strict=True):
-        p, q = mesh[o, :2], mesh[i, :2]
-        if p[0] > q[0]:
-            p, q = q, p
-        axis = q - p
-        width = float(np.linalg.norm(axis))
-        u = axis / max(width, 1e-6)
-        v = np.array([-u[1], u[0]])  # image-down when the eye line is level
-        rel = mesh[c, :2] - (p + q) / 2
-        out.append((float(rel @ u / width), float(rel @ v / width - IRIS_REST_Y)))
-    return out
-
-
+# --- gaze -------------------------------------------------------------------------------------
 @detector("gaze")
 def gaze(a: Analysis) -> dict[str, Any]:
     """Where the irises sit inside the eyes: both eyes' offsets averaged (a gaze moves both)."""
-    mesh = _visible_eyes(a)
+    mesh = visible_eyes(a)
     offs = np.array(iris_offsets(mesh))
     h, v = offs.mean(axis=0)
     off = float(np.hypot(h, VERTICAL_WEIGHT * v))

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..context import Analysis
+from ..views import iris_offsets, visible_eyes
 from . import Measure, clamp_score, detector
-from .eyes import _visible_eyes, iris_offsets
 
 # Iris offset in eye widths -> eye rotation: the iris centre turns on a circle of about 12 mm
 # around the eye's centre and an eye opening is about 30 mm wide, so an offset d is asin(d / 0.4).
@@ -40,7 +40,7 @@ def _degrees(offset: float) -> float:
 @detector("gaze_direction")
 def gaze_direction(a: Analysis) -> dict[str, Any]:
     """gaze_LR (+ = toward the image's right) and gaze_UD (+ = up) in degrees, and their combination."""
-    mesh = _visible_eyes(a)
+    mesh = visible_eyes(a)
     bs = a.blendshapes
     # image-left eye is the subject's right: its "out" is toward the image's left
     side = ((bs["eyeLookOutRight"] - bs["eyeLookInRight"]) + (bs["eyeLookInLeft"] - bs["eyeLookOutLeft"])) / 2
