@@ -59,7 +59,19 @@ class Case:
 def _cases() -> dict[str, Case]:
     hands = {name: edits.cut_hand(load_photo((SHARED / name).read_bytes()).rgb)
              for name in edits.HAND_SOURCES}
+    portraits = [load_photo((SHARED / name).read_bytes()).rgb for name in edits.CARD_PORTRAITS]
+    cards = [edits.make_card(p, seed=k) for k, p in enumerate(portraits)]
+    held = {}
+    for place in edits.CARD_PLACES:
+        for k, (src, cut) in enumerate(hands.items()):
+            width = 0.7 + 0.3 * k  # face widths: a card at arm's length, and one held nearer the camera
+            who = f", {src.split('.')[0]}'s hand" if "hand" in place else ""
+            held[f"card {place}, {width:.1f} face widths{who}"] = (
+                lambda a, p=place, c=cut, k=k, wd=width: edits.hold_card(
+                    a, cards[(k + int(a.width)) % len(cards)], p, width=wd,
+                    angle=(-1) ** (int(a.height) % 2) * 8.0 * (k + 1), tilt=0.1 * k, hand=c))
     out = {
+        "id_exist": Case("id_exist", held),
         "body_posture": Case("body_posture", {
             f"hand {pose} ({src.split('.')[0]})": (lambda a, p=pose, c=cut: edits.hand_pose(a, c, p))
             for pose in edits.HAND_POSES for src, cut in hands.items()}),

@@ -56,19 +56,27 @@ def cut_hand(rgb: np.ndarray) -> HandCut:
     return HandCut(rgb, alpha, pts)
 
 
-def paste_hand(rgb: np.ndarray, cut: HandCut, anchor: int, at: tuple[float, float], size: float,
-               pointing: float, keep: np.ndarray | None = None) -> np.ndarray:
-    """Paste ``cut`` so its landmark ``anchor`` lands ``at`` (pixels), its wrist-to-knuckle length is
-    ``size`` pixels and the wrist-to-middle-fingertip direction points ``pointing`` degrees (image
-    convention: 0 = right, -90 = up). ``keep``: a bool mask of pixels the hand goes behind."""
+def _warp_hand(cut: HandCut, anchor: int, at: tuple[float, float], size: float, pointing: float,
+               shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cut hand placed in an image of ``shape``: (pixels float32, alpha H x W x 1, its 21 landmarks)."""
     src = cut.points
     direction = src[12] - src[0]
     now = float(np.degrees(np.arctan2(direction[1], direction[0])))
     m = cv2.getRotationMatrix2D((float(src[anchor, 0]), float(src[anchor, 1])), now - pointing, size / cut.size)
     m[:, 2] += np.asarray(at, np.float64) - src[anchor]
-    h, w = rgb.shape[:2]
+    h, w = shape
     hand = cv2.warpAffine(cut.rgb, m, (w, h), flags=cv2.INTER_LINEAR).astype(np.float32)
     alpha = cv2.warpAffine(cut.alpha, m, (w, h), flags=cv2.INTER_LINEAR)[..., None]
+    points = np.c_[src, np.ones(len(src))] @ m.T
+    return hand, alpha, points
+
+
+def paste_hand(rgb: np.ndarray, cut: HandCut, anchor: int, at: tuple[float, float], size: float,
+               pointing: float, keep: np.ndarray | None = None) -> np.ndarray:
+    """Paste ``cut`` so its landmark ``anchor`` lands ``at`` (pixels), its wrist-to-knuckle length is
+    ``size`` pixels and the wrist-to-middle-fingertip direction points ``pointing`` degrees (image
+    convention: 0 = right, -90 = up). ``keep``: a bool mask of pixels the hand goes behind."""
+    hand, alpha, _ = _warp_hand(cut, anchor, at, size, pointing, rgb.shape[:2])
     if keep is not None:
         alpha = alpha * (~keep)[..., None]
     out = rgb.astype(np.float32) * (1 - alpha) + hand * alpha
@@ -200,3 +208,119 @@ def smooth_skin_texture(a: Analysis, strength: float, scale: float = 0.015) -> n
 
 
 RETOUCH_STRENGTHS = (0.5, 0.8, 1.0)
+
+
+# --- a held ID card ---------------------------------------------------------------------------------------
+CARD_ASPECT = 85.6 / 54.0  # ISO/IEC 7810 ID-1: identity cards, driving licences, bank cards
+CARD_PORTRAITS = ("hivision_idphoto_2.jpg", "hivision_idphoto_1.jpg", "hivision_test3.jpg")  # holders' photos
+
+
+def make_card(portrait: np.ndarray, width: int = 428, seed: int = 0, tint: tuple[int, int, int] = (214, 230, 244)
+              ) -> np.ndarray:
+    """An ID-1 card face (RGB, ``width`` px): a pale tinted ground with a faint guilloche, a coloured
+    header band, the holder's photo (``portrait``, cropped to 3:4) on the left, lines of dark text on
+    the right and a machine-readable strip at the bottom; corners rounded as a real card's are (the
+    pixels outside them are black, see card_alpha)."""
+    rng = np.random.default_rng(seed)
+    h = round(width / CARD_ASPECT)
+    card = np.empty((h, width, 3), np.float32)
+    yy, xx = np.mgrid[0:h, 0:width].astype(np.float32)
+    card[:] = np.asarray(tint, np.float32)
+    card += (6 * np.sin(xx / 9.0 + 3 * np.sin(yy / 23.0)))[..., None]  # guilloche
+    head = round(0.16 * h)
+    card[:head] = np.asarray((130, 170, 215), np.float32) + rng.uniform(-20, 20, 3)
+    ph, pw = round(0.62 * h), round(0.62 * h * 3 / 4)
+    py, px = round(0.24 * h), round(0.05 * width)
+    src = portrait
+    sh, sw = src.shape[:2]
+    if sw / sh > 3 / 4:
+        cut = round(sh * 3 / 4)
+        src = src[:, (sw - cut) // 2:(sw - cut) // 2 + cut]
+    else:
+        cut = round(sw * 4 / 3)
+        src = src[:cut]
+    card[py:py + ph, px:px + pw] = cv2.resize(src, (pw, ph), interpolation=cv2.INTER_AREA)
+    x_text = px + pw + round(0.05 * width)
+    for k in range(6):
+        y = py + round(k * 0.1 * h)
+        length = rng.uniform(0.25, 0.5) * width
+        cv2.rectangle(card, (x_text, y), (min(width - 8, round(x_text + length)), y + max(2, round(0.035 * h))),
+                      (40, 40, 50), -1)
+    for k in range(2):
+        y = round(0.88 * h) + k * round(0.055 * h)
+        cv2.rectangle(card, (round(0.05 * width), y), (round(0.95 * width), y + max(2, round(0.03 * h))),
+                      (60, 60, 70), -1)
+    out = card.round().clip(0, 255).astype(np.uint8)
+    return out
+
+
+def card_alpha(shape: tuple[int, int], radius: float = 0.04) -> np.ndarray:
+    """The card's outline with rounded corners (3.2 mm of 85.6 mm is about 0.04 of its width)."""
+    h, w = shape
+    r = max(2, round(radius * w))
+    m = np.zeros((h, w), np.uint8)
+    cv2.rectangle(m, (r, 0), (w - 1 - r, h - 1), (255,), -1)
+    cv2.rectangle(m, (0, r), (w - 1, h - 1 - r), (255,), -1)
+    for cx, cy in ((r, r), (w - 1 - r, r), (r, h - 1 - r), (w - 1 - r, h - 1 - r)):
+        cv2.circle(m, (cx, cy), r, (255,), -1, cv2.LINE_AA)
+    return m.astype(np.float32) / 255
+
+
+CARD_PLACES = ("chest", "chest_with_hand", "beside_face_with_hand")
+
+
+def hold_card(a: Analysis, card: np.ndarray, place: str, width: float = 0.8, angle: float = 0.0,
+              tilt: float = 0.0, hand: HandCut | None = None) -> np.ndarray | None:
+    """Paste ``card`` into the photo of ``a``, ``width`` face widths wide, turned ``angle`` degrees and
+    foreshortened by ``tilt`` (0-0.3: one side that much shorter, as a card held at a slant), at
+    ``place``: held up at the chest (centred 0.9 face widths under the chin, raised to stay in a
+    tight frame), the same with a real hand's thumb over its lower edge, or beside the face (its near
+    edge 0.15 face widths off the cheek) held the same way; None when the frame has no room for it there."""
+    fw = a.face_width
+    h_c, w_c = card.shape[:2]
+    s = width * fw / w_c
+    cx, cy = a.point(CHIN)
+    if place in ("chest", "chest_with_hand"):
+        # 0.9 face widths under the chin, raised to stay inside a tight frame (never onto the chin)
+        low = a.height - 0.6 * width * fw / CARD_ASPECT
+        centre = np.array([cx, max(cy + 0.4 * fw, min(cy + 0.9 * fw, low))])
+    elif place == "beside_face_with_hand":
+        edge = a.point(FACE_LEFT)
+        centre = np.array([edge[0] + 0.15 * fw + width * fw / 2, (a.eye_mid[1] + cy) / 2])
+    else:
+        raise ValueError(place)
+    src = np.float32([[0, 0], [w_c, 0], [w_c, h_c], [0, h_c]])
+    half = np.array([w_c, h_c], np.float32) * s / 2
+    corners = np.float32([[-half[0], -half[1] * (1 - tilt)], [half[0], -half[1]], [half[0], half[1]],
+                          [-half[0], half[1] * (1 - tilt)]])
+    t = np.radians(angle)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]], np.float32)
+    dst = (corners @ rot.T + centre).astype(np.float32)
+    over = float(dst[:, 1].max()) - (a.height - 1 - 0.05 * fw)
+    if over > 0:  # keep the whole card in a tight frame
+        dst[:, 1] -= over
+    if float(dst[:, 0].max()) > a.width - 1 - 0.05 * fw:
+        return None  # no room beside the face in this frame
+    m = cv2.getPerspectiveTransform(src, dst)
+    hgt, wid = a.rgb.shape[:2]
+    warped = cv2.warpPerspective(card, m, (wid, hgt), flags=cv2.INTER_AREA).astype(np.float32)
+    alpha = cv2.warpPerspective(card_alpha((h_c, w_c)), m, (wid, hgt), flags=cv2.INTER_LINEAR)[..., None]
+    base = a.rgb.astype(np.float32)
+    thumb = None
+    if place.endswith("_with_hand"):
+        if hand is None:
+            raise ValueError(f"{place} needs a hand")
+        # the hand behind the card, its middle knuckle at the card's lower edge, pointing up; then its
+        # thumb's tip over the edge, in front
+        grip = dst[3] + 0.4 * (dst[2] - dst[3])
+        pix, h_alpha, pts = _warp_hand(hand, 9, (float(grip[0]), float(grip[1])), 0.45 * fw, -90.0 + angle,
+                                       a.rgb.shape[:2])
+        base = base * (1 - h_alpha) + pix * h_alpha
+        disc = np.zeros(a.rgb.shape[:2], np.float32)
+        cv2.circle(disc, (round(pts[4, 0]), round(pts[4, 1])), max(3, round(0.1 * fw)), (1.0,), -1)
+        thumb = (pix, h_alpha * cv2.GaussianBlur(disc, (0, 0), 2.0)[..., None])
+    out_f = base * (1 - alpha) + warped * alpha
+    if thumb is not None:
+        out_f = out_f * (1 - thumb[1]) + thumb[0] * thumb[1]
+    out = out_f.round().clip(0, 255).astype(np.uint8)
+    return out
