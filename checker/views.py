@@ -402,3 +402,9 @@ def iris_offsets(mesh: np.ndarray) -> list[tuple[float, float]]:
         rel = mesh[c, :2] - (p + q) / 2
         out.append((float(rel @ u / width), float(rel @ v / width - IRIS_REST_Y)))
     return out
+
+
+# --- hands (the hand model), for body_posture and id_exist -------------------------------------------
+# A hand counts when the model is this sure of it (real hands in the labelled photos score 0.91-1.00,
+# its false finds on beards and sleeves 0.53-0.67).
+HAND_MIN_SCORE = 0.80

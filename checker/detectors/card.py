@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 
 from ..context import Analysis
+from ..views import HAND_MIN_SCORE
 from . import Measure, clamp_score, detector
-from .posture import HAND_MIN_SCORE
 
 VIEW_FACE_WIDTH = 160  # px: the photo is scaled so the face is at most this wide
 VIEW_MAX_SIDE = 640  # px: and its long side at most this long

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from ..context import FACE_OVAL, Analysis, MeasureError
+from ..views import HAND_MIN_SCORE
 from . import Measure, clamp_score, detector
 
 POSE_VISIBLE = 0.5
@@ -34,9 +35,6 @@ LEAN_AT_60 = 15.0
 TURN_AT_60 = 0.20
 
 # --- hands (hand model) -------------------------------------------------------------------------------
-# A hand counts when the model is this sure of it (real hands in the labelled photos score 0.91-1.00,
-# its false finds on beards and sleeves 0.53-0.67).
-HAND_MIN_SCORE = 0.80
 # Gap from the hand's nearest landmark to the face oval, in face widths (negative: on the face).
 # Scores 100 at HAND_TOUCH and less, 0 at HAND_FAR and more, linear between: 60 at 0.54.
 # Hands at the chin, nose, cheek or ear read -0.2 to 0.13, a hand under the chin or raised beside the
