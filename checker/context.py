@@ -39,6 +39,9 @@ FOREHEAD_TOP, CHIN, FACE_RIGHT, FACE_LEFT, NOSE_TIP, NOSE_BRIDGE = 10, 152, 234,
 # A second face counts as another person when it is at least this fraction of the main face's
 # width: smaller ones are posters, prints or passers-by far behind the subject.
 SECOND_FACE_MIN_WIDTH = 0.25
+# Body-pose landmarks (Analysis.body_pose rows) and the visibility from which one counts as seen.
+L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP = 11, 12, 13, 14, 15, 16, 23, 24
+POSE_VISIBLE = 0.5
 
 
 @dataclass(frozen=True)

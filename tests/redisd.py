@@ -23,11 +23,9 @@ from typing import Any
 
 import pytest
 
+from .servers import free_port
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["RedisProcess", "free_port", "need_redis"]
 
 
 def need_redis() -> str:

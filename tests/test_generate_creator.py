@@ -38,9 +38,12 @@ def test_a_swapped_framing_stage_is_the_one_that_frames(face_bytes):
     made = creator.Creator(stage, align=False).create(load_photo(face_bytes("hivision_idphoto_2.jpg")), 200, 300)
     assert stage.calls == 1 and made.placement == crop.Placement(0.5, 0.0, 0.0, 200, 300)
     assert made.standard.shape == (300, 200, 4)
-    # The real person, matted, at half size: its eye line lands where the fake stage put it.
+    # The real person, matted, at half size: found again in the output, its eye line lands where the fake
+    # stage put it.
     assert made.standard[:, :, 3].max() == 255
-    assert made.placement.scale * made.subject.eye_y == pytest.approx(0.5 * made.subject.eye_y)
+    a = made.standard[:, :, 3:].astype(np.float32) / 255
+    shown = (made.standard[:, :, :3] * a + 255 * (1 - a)).astype(np.uint8)
+    assert analysis_of(shown).eye_mid[1] == pytest.approx(0.5 * made.subject.eye_y, abs=3)
 
 
 def test_fix_idphoto_and_crop_all_run_the_one_creator(face_bytes, monkeypatch):

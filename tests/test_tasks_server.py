@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +18,7 @@ import pytest
 from checker.imaging import load_photo
 from checker.tasks import store as st
 
-from .servers import Server, free_port, get_json, http_thread
+from .servers import Server, get_json, http_thread
 from .test_tasks import Files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,28 +150,11 @@ def test_a_callback_waiting_for_its_retry_survives_kill_9(tmp_path, web):
 # --- Celery with a real Redis ---------------------------------------------------------------------------
 @pytest.fixture
 def redis_url(tmp_path):
-    binary = shutil.which("redis-server")
-    if binary is None:
-        reason = "redis-server is not installed (.ci/run installs it from Debian's packages)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    port = free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    end = time.time() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.time() > end:
-                proc.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.1)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(timeout=10)
+    from .redisd import RedisProcess
+
+    redis = RedisProcess(tmp_path / "redis").start()
+    yield redis.url
+    redis.kill(signal.SIGTERM)
 
 
 def test_celery_runs_the_same_task(tmp_path, redis_url, face_bytes):

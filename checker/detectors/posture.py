@@ -15,12 +15,22 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..context import FACE_OVAL, Analysis, MeasureError
+from ..context import (
+    FACE_OVAL,
+    L_ELBOW,
+    L_HIP,
+    L_SHOULDER,
+    L_WRIST,
+    POSE_VISIBLE,
+    R_ELBOW,
+    R_HIP,
+    R_SHOULDER,
+    R_WRIST,
+    Analysis,
+    MeasureError,
+)
 from ..views import HAND_MIN_SCORE
 from . import Measure, clamp_score, detector
-
-POSE_VISIBLE = 0.5
-L_SHOULDER, R_SHOULDER, L_ELBOW, R_ELBOW, L_WRIST, R_WRIST, L_HIP, R_HIP = 11, 12, 13, 14, 15, 16, 23, 24
 
 # --- body (pose model) ----------------------------------------------------------------------------
 # Each part's score is 60 (the seed's default threshold) at its *_AT_60 value and linear from 0.

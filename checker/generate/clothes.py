@@ -24,7 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..context import CHIN, FACE_OVAL, Analysis
+from ..context import CHIN, FACE_OVAL, L_SHOULDER, POSE_VISIBLE, R_SHOULDER, Analysis, MeasureError
 from ..errors import CheckerError
 
 # Template canvas (px) and its anchors: collar centre and the two shoulder points.
@@ -49,8 +49,6 @@ HAIR_NOT_SKIN = 20.0  # ΔE76 from the face's skin: beside the eyes, person pixe
 HAIR_SEEDS = 0.12  # ... and long hair shows at least this much of it there (fw squared, both sides)
 HAIR_GRAIN = 0.02  # fw: the window of the texture that tells hair from smooth cloth of its colour ...
 HAIR_SMOOTH = 0.5  # ... below this share of the hair's own texture (beside the eyes) it is cloth
-POSE_VISIBLE = 0.5
-L_SHOULDER, R_SHOULDER = 11, 12
 
 
 @dataclass(frozen=True)
@@ -392,7 +390,7 @@ def anchors_of(a: Analysis, alpha: np.ndarray) -> Anchors:
             p1, p2 = pose[L_SHOULDER, :2], pose[R_SHOULDER, :2]
             lo, hi = (p1, p2) if p1[0] <= p2[0] else (p2, p1)
             left, right = (float(lo[0]), float(lo[1])), (float(hi[0]), float(hi[1]))
-    except Exception:  # noqa: BLE001 - no pose: the mask decides
+    except MeasureError:  # no pose: the mask decides
         left = right = None
     if left is None or right is None:
         y = min(max(row, 0), h - 1)
@@ -477,6 +475,9 @@ def _hair(a: Analysis, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     textured = cv2.morphologyEx((grain >= HAIR_SMOOTH * hair_grain).astype(np.uint8), cv2.MORPH_CLOSE,
                                 np.ones((2 * r + 1,) * 2, np.uint8)).astype(bool)
     close = coloured & textured
+    inside_face = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(inside_face, [oval.round().astype(np.int32)], (1,))
+    inside_face = inside_face.astype(bool)
     keep = np.zeros((h, w), bool)
     run = close[eye_y] & beside
     step = max(1, round(0.015 * fw))  # hair strands lean: a run may move this far sideways per row
@@ -488,24 +489,11 @@ def _hair(a: Analysis, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     last = int(min(h, a.point(CHIN)[1] + HAIR_DROP * fw))  # hair below this is rare; cloth edges are not
     for y in range(eye_y + 1, last):
         grown = cv2.dilate(run.astype(np.uint8)[None], kernel)[0].astype(bool)
-        run = close[y] & grown & ~_face_columns(oval, y, w) & near
+        run = close[y] & grown & ~inside_face[y] & near
         if not run.any():
             break
         keep[y] = run
     return keep, coloured & near[None, :]
-
-
-def _face_columns(oval: np.ndarray, y: int, w: int) -> np.ndarray:
-    """Columns inside the face's oval at row y (none below the chin)."""
-    out = np.zeros(w, bool)
-    pts = oval.astype(np.float64)
-    xs = []
-    for (xa, ya), (xb, yb) in zip(pts, np.roll(pts, -1, axis=0), strict=True):
-        if (ya <= y < yb) or (yb <= y < ya):
-            xs.append(xa + (y - ya) * (xb - xa) / (yb - ya))
-    if len(xs) >= 2:
-        out[int(max(0, min(xs))):int(min(w, max(xs) + 1))] = True
-    return out
 
 
 @dataclass(frozen=True)
