@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 WORKERS ?= 2
 
-.PHONY: run test lint bench bench-generate clean
+.PHONY: run test lint bench bench-generate image clean
 
 # The stamp files make re-runs cheap: pip runs again only when pyproject.toml changes.
 $(BIN)/python:
@@ -45,6 +45,16 @@ bench: $(VENV)/.run-installed
 
 bench-generate: $(VENV)/.run-installed
 	$(BIN)/python bench/generate.py
+
+# The container image (Containerfile) with buildah, on a Debian base made here with debootstrap (no registry
+# of images is needed; IMAGE_BASE=debian:bookworm-slim takes that one from a registry instead). pip inside
+# the build uses this machine's package index settings (tools/image.py). Needs root.
+IMAGE ?= localhost/idphoto-checker:latest
+IMAGE_BASE ?= debootstrap
+
+image:
+	bash tools/system-packages.sh buildah debootstrap
+	$(PYTHON) tools/image.py --tag $(IMAGE) --base $(IMAGE_BASE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache build *.egg-info

@@ -3,13 +3,27 @@
 #   fonts-wqy-microhei  a CJK font, so Chinese labels and watermarks render (checker/generate/watermark.py)
 #   redis-server        the broker of the Celery path of the async tasks (tests start their own on loopback)
 #   chromium            the browser tests/test_page.py drives with Playwright
+#   buildah             builds the container image (Containerfile; `make image`, tests/test_image.py) and
+#                       runs the server in it with --isolation chroot (podman's runtime needs cgroups)
+#   debootstrap         makes the image's local Debian base (no registry of images is reachable here)
+# With arguments, only those of these packages are looked at (`make image`: buildah debootstrap).
 # Elsewhere it says what is missing; the tests that need it are then skipped (and fail under CI=true).
 set -uo pipefail
 
+ONLY="$*"
 missing=()
-ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1 || missing+=(fonts-wqy-microhei)
-command -v redis-server >/dev/null || missing+=(redis-server)
-command -v chromium >/dev/null || missing+=(chromium)
+want() { # want PACKAGE TEST...: PACKAGE is missing when TEST fails
+  local package=$1
+  shift
+  if [ -z "$ONLY" ] || [[ " $ONLY " == *" $package "* ]]; then
+    "$@" >/dev/null 2>&1 || missing+=("$package")
+  fi
+}
+want fonts-wqy-microhei ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+want redis-server command -v redis-server
+want chromium command -v chromium
+want buildah command -v buildah
+want debootstrap test -x /usr/sbin/debootstrap
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
