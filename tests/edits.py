@@ -324,3 +324,57 @@ def hold_card(a: Analysis, card: np.ndarray, place: str, width: float = 0.8, ang
         out_f = out_f * (1 - thumb[1]) + thumb[0] * thumb[1]
     out = out_f.round().clip(0, 255).astype(np.uint8)
     return out
+
+
+# --- accessories on the face ------------------------------------------------------------------------------
+# Real accessories cut out of ../shared/faces: (photo, centre x, y, radius) of a disc around each, in the
+# photo's pixels: the astronaut's mission patch, the flower on hivision_test2's headband, the astronaut's
+# name badge (a rectangle given by its half sides instead: negative radius = (half width, half height)).
+ORNAMENTS = {
+    "patch": ("astronaut.png", 171, 385, 38),
+    "flower": ("hivision_test2_png.jpg", 422, 120, 30),
+    "badge": ("astronaut.png", 304, 356, -1),
+}
+BADGE_HALF = (25, 17)
+ORNAMENT_PLACES = ("forehead", "cheek", "nose")  # on the face: a clip at the temple sits on the hair
+
+
+def cut_ornament(rgb: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(pixels, soft alpha) of ornament ``name`` of ORNAMENTS, cut from ``rgb`` (its source photo)."""
+    _, cx, cy, r = ORNAMENTS[name]
+    if r > 0:
+        crop = rgb[cy - r:cy + r, cx - r:cx + r].copy()
+        alpha = np.zeros(crop.shape[:2], np.float32)
+        cv2.circle(alpha, (r, r), r - 1, (1.0,), -1, cv2.LINE_AA)
+    else:
+        hw, hh = BADGE_HALF
+        crop = rgb[cy - hh:cy + hh, cx - hw:cx + hw].copy()
+        alpha = np.ones(crop.shape[:2], np.float32)
+    return crop, cv2.GaussianBlur(alpha, (0, 0), 0.8)
+
+
+def place_ornament(a: Analysis, ornament: tuple[np.ndarray, np.ndarray], place: str, size: float) -> np.ndarray:
+    """Paste an ornament ``size`` face widths across onto the face of ``a``: in the middle of the
+    forehead above the brows (a bindi, a forehead jewel), on the cheek under an eye (a sticker, face
+    jewellery) or beside the nose (a nose stud)."""
+    pix, alpha = ornament
+    fw = a.face_width
+    m = a.mesh[:, :2]
+    if place == "forehead":
+        at = (m[107] + m[336]) / 2 - [0, 0.12 * fw]
+    elif place == "cheek":
+        at = m[205] + [0.0, -0.03 * fw]
+    elif place == "nose":
+        at = m[129] + [-0.01 * fw, 0.0]
+    else:
+        raise ValueError(place)
+    s = size * fw / max(pix.shape[:2])
+    mtx = np.array([[s, 0, at[0] - s * pix.shape[1] / 2], [0, s, at[1] - s * pix.shape[0] / 2]], np.float64)
+    h, w = a.rgb.shape[:2]
+    warped = cv2.warpAffine(pix, mtx, (w, h), flags=cv2.INTER_AREA).astype(np.float32)
+    al = cv2.warpAffine(alpha, mtx, (w, h), flags=cv2.INTER_LINEAR)[..., None]
+    out = a.rgb.astype(np.float32) * (1 - al) + warped * al
+    return out.round().clip(0, 255).astype(np.uint8)
+
+
+ORNAMENT_SIZES = (0.12, 0.2)

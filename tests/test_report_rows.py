@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from checker import detectors
 from checker.imaging import load_photo
 from checker.pipeline import run_check
 from checker.specs import load_spec
@@ -25,8 +26,17 @@ def check(rgb: np.ndarray, spec: str = SPEC, **overrides) -> dict:
 
 
 @pytest.mark.parametrize("name", ["hivision_test3.jpg", "hivision_test0.jpg", "obama.jpg"])
-def test_one_row_per_check_with_the_engines_verdict(face_rgb, name):
-    report = check(face_rgb(name), eyes_close=99, decoration_occlusion=1)  # one planned check: not assessed
+def test_one_row_per_check_with_the_engines_verdict(monkeypatch, face_rgb, name):
+    detectors.known_measures()  # loads every detector module
+    det = detectors._BY_MEASURE["decoration_occlusion"]
+
+    def broken(a):
+        raise RuntimeError("simulated crash")
+
+    # one requested check whose detector fails: its row must say not assessed
+    monkeypatch.setitem(detectors._BY_MEASURE, "decoration_occlusion",
+                        detectors.Detector(det.name, det.produces, broken))
+    report = check(face_rgb(name), eyes_close=99, decoration_occlusion=1)
     rows = {r["check"]: r for r in report["checks"]}
     assert len(rows) == len(report["checks"])
     judged = {k: v for k, v in report["result"].items() if k not in ("name", "spec_id")}
