@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -30,6 +31,28 @@ def free_port() -> int:
 def get_json(url: str, timeout: float = 10) -> dict:
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         return json.loads(resp.read())
+
+
+def wait_healthy(base: str, proc: subprocess.Popen, log: Path, limit: float = 120, what: str = "the server") -> dict:
+    """/healthz of a server started as ``proc`` (its output in ``log``), once it answers; fails the test with
+    the log's tail when the process ends or ``limit`` seconds pass first."""
+    end = time.time() + limit
+    while True:
+        try:
+            return get_json(base + "/healthz", timeout=5)
+        except OSError:
+            if proc.poll() is not None or time.time() > end:
+                pytest.fail(f"{what} did not start:\n{log.read_text(errors='replace')[-4000:]}")
+            time.sleep(0.2)
+
+
+def post_check_pic(base: str, photo: Path, spec: str) -> tuple[int, dict]:
+    """(HTTP status, report) of one JSON /api/check_pic of ``photo`` (base64) against ``spec``."""
+    body = {"file": base64.b64encode(photo.read_bytes()).decode(), "spec_id": spec}
+    req = urllib.request.Request(base + "/api/check_pic", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=90) as resp:
+        return resp.status, json.loads(resp.read())
 
 
 @contextmanager

@@ -7,8 +7,6 @@ import cv2
 import numpy as np
 import pytest
 
-from checker import rules
-
 from . import edits
 from .conftest import analysis_of, default_max, measured
 
@@ -25,12 +23,6 @@ def card(face_rgb):
 @pytest.fixture(scope="module")
 def hand(face_rgb):
     return edits.cut_hand(face_rgb(edits.HAND_SOURCES[0]))
-
-
-def test_the_rule_is_the_seeds():
-    rule = rules.load_rules()["id_exist"]
-    assert rule.enabled is False and not rule.planned and rule.default == {"max": 60}
-    assert rule.params == {"max": "id_exist"} and rule.measure == "id_card_held"
 
 
 @pytest.mark.parametrize("name", CLEAN)

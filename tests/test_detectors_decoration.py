@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from checker import rules
-
 from . import edits
 from .conftest import analysis_of, default_max, measured
 
@@ -19,12 +17,6 @@ PLACES = edits.ORNAMENT_PLACES
 @pytest.fixture(scope="module")
 def ornaments(face_rgb):
     return {name: edits.cut_ornament(face_rgb(src), name) for name, (src, *_) in edits.ORNAMENTS.items()}
-
-
-def test_the_rule_is_the_seeds():
-    rule = rules.load_rules()["decoration_occlusion"]
-    assert rule.enabled is False and not rule.planned and rule.default == {"max": 60}
-    assert rule.params == {"max": "decoration_occlusion"} and rule.measure == "decoration_occlusion"
 
 
 @pytest.mark.parametrize("name", CLEAN)

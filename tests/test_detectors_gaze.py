@@ -5,26 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from checker import rules
-
 from . import edits
 from . import transforms as tf
 from .conftest import analysis_of, default_max, measure_of, measured
 
 CLEAN = ["hivision_idphoto_0.jpg", "hivision_idphoto_1.jpg", "hivision_idphoto_2.jpg", "hivision_idphoto_3.jpg",
          "hivision_test0.jpg", "hivision_test1_webp.jpg", "hivision_test3.jpg", "obama.jpg", "astronaut.png"]
-MAX = 60.0
 
 
 @pytest.fixture(scope="module")
 def clean(face_rgb):
     return {name: analysis_of(face_rgb(name)) for name in CLEAN}
-
-
-def test_the_rule_is_the_seeds():
-    rule = rules.load_rules()["face_gaze"]
-    assert rule.enabled is False and rule.default == {"max": MAX} and rule.params == {"max": "face_gazeNG"}
-    assert rule.measure == "gaze_direction"
 
 
 @pytest.mark.parametrize("name", CLEAN)

@@ -7,7 +7,6 @@ import cv2
 import numpy as np
 import pytest
 
-from checker import rules
 from checker.context import CHIN
 
 from . import edits
@@ -22,12 +21,6 @@ SHADED = ["hivision_idphoto_0.jpg", "hivision_idphoto_2.jpg", "hivision_idphoto_
 @pytest.fixture(scope="module")
 def clean(face_rgb):
     return {name: analysis_of(face_rgb(name)) for name in CLEAN}
-
-
-def test_the_rule_is_the_seeds():
-    rule = rules.load_rules()["pn_neck_shadow_exist"]
-    assert rule.enabled is False and not rule.planned and rule.default == {"max": 60}
-    assert rule.params == {"max": "pn_neck_shadow_exist"} and rule.measure == "neck_shadow"
 
 
 @pytest.mark.parametrize("name", CLEAN)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from checker import rules
-
 from . import edits
 from .conftest import analysis_of, default_max, measured
 
@@ -17,11 +15,6 @@ CLEAN = ["hivision_idphoto_0.jpg", "hivision_idphoto_1.jpg", "hivision_idphoto_2
 @pytest.fixture(scope="module")
 def hand_cuts(face_rgb):
     return {name: edits.cut_hand(face_rgb(name)) for name in edits.HAND_SOURCES}
-
-
-def test_the_rule_is_the_seeds():
-    rule = rules.load_rules()["body_posture"]
-    assert rule.enabled is False and rule.default == {"max": 60} and rule.params == {"max": "body_posture"}
 
 
 @pytest.mark.parametrize("name", CLEAN)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from checker import rules
 from checker.generate.beauty import smooth_skin
 
 from . import edits
@@ -21,12 +20,6 @@ CLEAN = ["hivision_idphoto_0.jpg", "hivision_idphoto_1.jpg", "hivision_idphoto_2
 @pytest.fixture(scope="module")
 def clean(face_rgb):
     return {name: analysis_of(face_rgb(name)) for name in CLEAN}
-
-
-def test_the_rule_is_the_seeds():
-    rule = rules.load_rules()["pn_over_ps"]
-    assert rule.enabled is False and not rule.planned and rule.default == {"max": 60}
-    assert rule.params == {"max": "pn_over_ps"} and rule.measure == "over_retouched"
 
 
 @pytest.mark.parametrize("name", CLEAN)

@@ -22,7 +22,6 @@ installs them as root, which `make test` runs); under CI=true those are failures
 
 from __future__ import annotations
 
-import base64
 import importlib.util
 import json
 import os
@@ -32,13 +31,12 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from .conftest import FACES, ROOT, need_shared
-from .servers import free_port, get_json
+from .servers import free_port, post_check_pic, wait_healthy
 
 TOOL = ROOT / "tools" / "image.py"
 TAG = "localhost/idphoto-checker:test"
@@ -166,17 +164,6 @@ print(json.dumps({
 """
 
 
-def wait_healthy(base: str, proc: subprocess.Popen, log: Path, limit: float = 120) -> dict:
-    end = time.time() + limit
-    while True:
-        try:
-            return get_json(base + "/healthz", timeout=5)
-        except OSError:
-            if proc.poll() is not None or time.time() > end:
-                pytest.fail(f"the server in the image did not start:\n{log.read_text(errors='replace')[-4000:]}")
-            time.sleep(0.2)
-
-
 def children(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -242,15 +229,11 @@ def test_the_image_builds_from_the_wheel_and_serves_check_pic(tmp_path):
             proc = subprocess.Popen(["buildah", "run", "--isolation", "chroot", "-e", bind, "-e", "CHECKER_WORKERS=1",
                                      ctr, "--", "idphoto-container", "serve"], stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True)
-        health = wait_healthy(base, proc, log)
+        health = wait_healthy(base, proc, log, what="the server in the image")
         started_in = time.time() - t0
         assert health["status"] == "ok" and health["specs"] == SPEC_COUNT and health["models_loaded"]
 
-        body = {"file": base64.b64encode((FACES / PHOTO).read_bytes()).decode(), "spec_id": SPEC}
-        req = urllib.request.Request(base + "/api/check_pic", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=90) as resp:
-            status, report = resp.status, json.loads(resp.read())
+        status, report = post_check_pic(base, FACES / PHOTO, SPEC)
         assert status == 200 and report["code"] == 200 and report["check_result"] in (0, 1)
         assert report["spec_id"] == SPEC and len(report["result"]) > 20 and report["value_dict"]
 

@@ -256,3 +256,21 @@ def test_a_hue_arc_bounds_a_range_across_zero():
     assert not rules.in_colour_range((57.7, 1.7, -46.1), reds)  # blue, hue 272
     with pytest.raises(ValueError):
         rules._colour_range({"name": "nothing"})
+
+
+# seed 004's checks that are off by default: (check, its seed parameter, the measure it reads)
+SEED_004_OFF = [
+    ("body_posture", "body_posture", "body_posture"),
+    ("face_gaze", "face_gazeNG", "gaze_direction"),
+    ("id_exist", "id_exist", "id_card_held"),
+    ("decoration_occlusion", "decoration_occlusion", "decoration_occlusion"),
+    ("pn_over_ps", "pn_over_ps", "over_retouched"),
+    ("pn_neck_shadow_exist", "pn_neck_shadow_exist", "neck_shadow"),
+]
+
+
+@pytest.mark.parametrize(("check", "param", "measure"), SEED_004_OFF)
+def test_the_seed_004_checks_are_off_with_the_seeds_parameter_and_default(check, param, measure):
+    rule = rules.load_rules()[check]
+    assert rule.enabled is False and not rule.planned and rule.default == {"max": 60}
+    assert rule.params == {"max": param} and rule.measure == measure

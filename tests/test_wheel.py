@@ -32,7 +32,6 @@ It takes 40-60 s on two cores; it needs the photos in ../shared/faces and the pu
 from __future__ import annotations
 
 import ast
-import base64
 import importlib.metadata as md
 import json
 import os
@@ -43,7 +42,6 @@ import subprocess
 import sys
 import sysconfig
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -56,7 +54,7 @@ from checker import datafiles, instance
 from checker.models import files
 
 from .conftest import FACES, ROOT, need_shared
-from .servers import free_port, get_json
+from .servers import free_port, post_check_pic, wait_healthy
 
 try:
     import tomllib
@@ -314,21 +312,9 @@ def server(built: dict) -> None:
                                  "--workers", "1"], cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                                 stderr=err, start_new_session=True)
     try:
-        end = time.time() + 90
-        while True:
-            try:
-                health = get_json(base + "/healthz")
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > end:
-                    pytest.fail(f"the installed server did not start: {log.read_text(errors='replace')[-3000:]}")
-                time.sleep(0.3)
+        health = wait_healthy(base, proc, log, limit=90, what="the installed server")
         assert health["status"] == "ok" and health["specs"] == SPEC_COUNT
-        body = {"file": base64.b64encode((FACES / PHOTO).read_bytes()).decode(), "spec_id": SPEC}
-        req = urllib.request.Request(base + "/api/check_pic", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=90) as resp:
-            status, report = resp.status, json.loads(resp.read())
+        status, report = post_check_pic(base, FACES / PHOTO, SPEC)
         assert status == 200 and report["code"] == 200 and report["check_result"] in (0, 1)
         assert readme_curl_examples(base, env, built["tmp"] / "readme") >= 4
         readme_key_examples(base, env, built["tmp"] / "readme", built["idphoto"])
