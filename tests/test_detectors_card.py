@@ -51,6 +51,16 @@ def test_a_held_card_fails(face_rgb, card, hand, name, place, angle, tilt):
     assert 1.3 < m.value["aspect"] < 1.9
 
 
+@pytest.mark.parametrize(("name", "width"), [
+    ("hivision_idphoto_0.jpg", 0.6), ("hivision_test2_png.jpg", 0.8), ("astronaut.png", 0.8)])
+def test_a_card_whose_sides_are_broken_up_is_found_by_its_edge_steps(face_rgb, card, name, width):
+    """Held over a striped tie, a lanyard or a suit's lapels, a side breaks into segments too short to
+    cover half of it; the lightness step across it still shows (docs/calibration/card.md)."""
+    a = analysis_of(face_rgb(name))
+    m = measured(analysis_of(edits.hold_card(a, card, "chest", width, 8.0, 0.1)), "id_card_held")
+    assert m.score > default_max("id_exist"), m.value
+
+
 def test_a_card_shaped_frame_behind_the_person_without_a_hand_passes(face_rgb):
     """A bright framed rectangle of card proportions on the wall, well away from the person."""
     rgb = face_rgb("hivision_test0.jpg")

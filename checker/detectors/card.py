@@ -32,6 +32,9 @@ PARALLEL_TOL = 10.0  # degrees between a side and its opposite (a card held at a
 RIGHT_ANGLE_TOL = 15.0  # degrees off a right angle between neighbouring sides
 SIDE_MIN, SIDE_MAX = 0.2, 1.8  # face widths between opposite sides
 SIDE_SUPPORT = 0.5  # share of each side covered by segments along it (fingers may hide the rest)
+# ...or by a step in lightness across it: a side crossed by a tie's stripes or a lanyard breaks into
+# segments too short to find, but its points still show the card's edge.
+STEP_MIN = 8.0  # L* between 2 px inside and 2 px outside a point of the side
 EDGE_CONTRAST = 12.0  # L* between just inside and just outside its outline (a card stands out)
 FACE_OVERLAP = 0.15  # at most this share of the quadrilateral on the face's box
 ON_PERSON = 0.6  # share of the quadrilateral on the person mask: held in front of the body
@@ -188,6 +191,22 @@ def _support(start: np.ndarray, end: np.ndarray, segs: np.ndarray) -> float:
     return covered / max(length, 1e-6)
 
 
+def _step_support(light: np.ndarray, start: np.ndarray, end: np.ndarray) -> float:
+    """Share of points along the side start-end where lightness steps across it by STEP_MIN."""
+    d = end - start
+    n = np.array([-d[1], d[0]]) / max(float(np.linalg.norm(d)), 1e-6)
+    pts = start + np.linspace(0.05, 0.95, 24)[:, None] * d
+    h, w = light.shape
+    a = (pts + 2 * n).round().astype(int)
+    b = (pts - 2 * n).round().astype(int)
+    ok = (a[:, 0] >= 0) & (a[:, 0] < w) & (a[:, 1] >= 0) & (a[:, 1] < h)
+    ok &= (b[:, 0] >= 0) & (b[:, 0] < w) & (b[:, 1] >= 0) & (b[:, 1] < h)
+    if not ok.any():
+        return 0.0
+    step = np.abs(light[a[ok, 1], a[ok, 0]] - light[b[ok, 1], b[ok, 0]])
+    return float((step >= STEP_MIN).sum()) / len(pts)
+
+
 def _check(corners: np.ndarray, segs: np.ndarray, fws: float, face_box: np.ndarray,
            light: np.ndarray) -> Quad | None:
     """A card-shaped quadrilateral, or None: inside the photo, convex, card-sized and -proportioned,
@@ -199,7 +218,8 @@ def _check(corners: np.ndarray, segs: np.ndarray, fws: float, face_box: np.ndarr
     a_side, b_side = (lens[0] + lens[2]) / 2, (lens[1] + lens[3]) / 2
     aspect = max(a_side, b_side) / max(min(a_side, b_side), 1e-6)
     for k in range(4):
-        if _support(corners[k], corners[(k + 1) % 4], segs) < SIDE_SUPPORT:
+        p, q = corners[k], corners[(k + 1) % 4]
+        if _support(p, q, segs) < SIDE_SUPPORT and _step_support(light, p, q) < SIDE_SUPPORT:
             return None
     inter, _ = cv2.intersectConvexConvex(corners, face_box)
     if inter > FACE_OVERLAP * area * fws**2:
