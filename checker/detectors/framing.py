@@ -11,7 +11,7 @@ from . import Measure, clamp_score, detector
 
 # When the head touches the top edge its crown is outside the frame; it is estimated this far
 # above the mesh's forehead point, as a fraction of forehead-to-chin (hair included; 0.45 is the
-# median over the uncut portraits in ../shared/faces, see docs/calibration.md).
+# median over the uncut portraits in ../shared/faces, see docs/calibration/framing.md).
 CROWN_ABOVE_FOREHEAD = 0.45
 # Fraction of the head outside the frame that scores 100 on incomplete_head.
 CUT_FOR_FULL_SCORE = 0.15
