@@ -13,6 +13,7 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _threads  # noqa: F401 - before anything imports numpy
 from .errors import CheckerError
 from .imaging import Limits, Photo, decode_base64, load_photo
 from .specs import Spec, list_specs, load_spec
