@@ -25,7 +25,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +48,10 @@ def jpeg_at(name: str, size: tuple[int, int]) -> bytes:
 
 
 def pct(values: list[float], q: float) -> float:
+    # numpy is imported here, not at the top, so that checker loads it first with its own BLAS thread
+    # setting (checker/_threads.py), as in the server: the in-process figures measure that setting.
+    import numpy as np
+
     return float(np.percentile(values, q))
 
 
